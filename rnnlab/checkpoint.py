@@ -1,0 +1,153 @@
+"""Checkpoints: a directory with model.safetensors, config.json and trainer.pt, written atomically.
+
+Writes go to a temporary sibling directory that is fsynced and then renamed into
+place, so a crash at any moment leaves either the old or the new checkpoint.
+Loading trusts nothing: every problem becomes an RnnlabError naming the fix.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from . import __version__
+from .config import ModelConfig, TrainConfig
+from .errors import RnnlabError, require
+from .models.language_model import LanguageModel
+from .text.vocab import vocab_from_dict
+
+FORMAT_VERSION = 1
+WEIGHTS, CONFIG, TRAINER = "model.safetensors", "config.json", "trainer.pt"
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(target: Path, write) -> None:
+    """Call write(tmp_dir), fsync what it wrote, then swap tmp_dir into `target`."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    old = target.parent / f".{target.name}.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    write(tmp)
+    for f in tmp.iterdir():
+        _fsync(f)
+    _fsync(tmp)
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.rename(target, old)
+    os.rename(tmp, target)
+    _fsync(target.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def save_checkpoint(target: Path, model: LanguageModel, train_cfg: TrainConfig, vocab, data: dict,
+                    metrics: dict, trainer_state: dict | None = None) -> None:
+    """Write weights, config (vocab, data fingerprint, metrics) and optionally the resume state."""
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "rnnlab_version": __version__,
+        "model": model.cfg.to_dict(),
+        "vocab": vocab.to_dict(),
+        "train": train_cfg.to_dict(),
+        "data": data,
+        "metrics": metrics,
+    }
+    weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+
+    def write(tmp: Path) -> None:
+        save_file(weights, str(tmp / WEIGHTS))
+        (tmp / CONFIG).write_text(json.dumps(meta, indent=2) + "\n")
+        if trainer_state is not None:
+            torch.save(trainer_state, tmp / TRAINER)
+
+    write_atomically(Path(target), write)
+
+
+def resolve_checkpoint(path: str | Path, prefer: str = "best") -> Path:
+    """A checkpoint directory, or a run directory (then its `prefer`/ checkpoint, else the other one)."""
+    path = Path(path)
+    require(path.exists(), f"no such run or checkpoint: {path}", "give the --out directory of a training run")
+    if (path / CONFIG).exists():
+        return path
+    other = "last" if prefer == "best" else "best"
+    for name in (prefer, other):
+        for candidate in (path / name, path / f".{name}.old"):  # .old survives a crash mid-swap
+            if (candidate / CONFIG).exists():
+                return candidate
+    raise RnnlabError(f"{path} is not an rnnlab run or checkpoint (no config.json, best/ or last/)",
+                      "give the --out directory of a training run")
+
+
+def read_meta(ckpt: Path) -> dict:
+    try:
+        meta = json.loads((ckpt / CONFIG).read_text())
+    except (OSError, ValueError) as exc:
+        raise RnnlabError(f"{ckpt / CONFIG} is unreadable ({exc.__class__.__name__})",
+                          "the checkpoint is damaged; use the run's other checkpoint (best/ or last/)") from None
+    require(isinstance(meta, dict) and "format_version" in meta,
+            f"{ckpt} is not an rnnlab checkpoint (config.json has no format_version)", "give an rnnlab run directory")
+    version = meta["format_version"]
+    require(version == FORMAT_VERSION, f"{ckpt} has checkpoint format {version}, this rnnlab reads {FORMAT_VERSION}",
+            f"use the rnnlab version that wrote it ({meta.get('rnnlab_version', 'unknown')})")
+    return meta
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the model (in eval mode) and everything config.json says."""
+    path: Path
+    model: LanguageModel
+    vocab: object
+    train_cfg: TrainConfig
+    meta: dict
+
+    def trainer_state(self, device: torch.device) -> dict:
+        f = self.path / TRAINER
+        require(f.exists(), f"{self.path} has no {TRAINER}, so it cannot be resumed", "resume from the run's last/ checkpoint")
+        try:
+            return torch.load(f, map_location=device, weights_only=True)
+        except Exception as exc:  # torch raises many types for damaged files
+            raise RnnlabError(f"{f} is damaged ({exc.__class__.__name__})", "resume from an intact checkpoint") from None
+
+
+def load_checkpoint(path: str | Path, device: torch.device | str = "cpu", prefer: str = "best") -> Checkpoint:
+    """Load a checkpoint or a run's best/ (or last/) checkpoint onto `device`."""
+    ckpt = resolve_checkpoint(path, prefer)
+    meta = read_meta(ckpt)
+    try:
+        model_cfg = ModelConfig.from_dict(meta["model"])
+        train_cfg = TrainConfig.from_dict(meta["train"])
+        vocab = vocab_from_dict(meta["vocab"])
+    except (KeyError, TypeError) as exc:
+        raise RnnlabError(f"{ckpt / CONFIG} is missing {exc}", "the checkpoint is damaged") from None
+    require(model_cfg.vocab_size == vocab.size, f"{ckpt}: model has {model_cfg.vocab_size} outputs but the vocabulary "
+            f"{vocab.size} symbols", "the checkpoint is damaged")
+    weights_file = ckpt / WEIGHTS
+    require(weights_file.exists(), f"{ckpt} has no {WEIGHTS}", "the checkpoint is incomplete; use the run's other checkpoint")
+    try:
+        weights = load_file(str(weights_file))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise RnnlabError(f"{weights_file} is truncated or damaged ({exc})", "use the run's other checkpoint") from None
+    model = LanguageModel(model_cfg)
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise RnnlabError(f"{weights_file} does not fit its config.json: {first[-1].strip() if first else exc}",
+                          "the checkpoint is damaged or was edited") from None
+    model.to(device).eval()
+    return Checkpoint(path=ckpt, model=model, vocab=vocab, train_cfg=train_cfg, meta=meta)

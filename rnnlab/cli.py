@@ -1,0 +1,202 @@
+"""Command line: parse flags at the edge, build configs, call the library. No logic lives here."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from . import __version__
+from .config import MODEL_KINDS, OPTIMIZERS, TOKENIZERS, ModelConfig, SampleConfig, TrainConfig
+from .errors import RnnlabError
+
+MODEL_FLAGS = {"model": str, "layers": int, "hidden": int, "embed": int, "dropout": float}
+TRAIN_FLAGS = {
+    "data": str, "tokenizer": str, "min_count": int, "val_frac": float, "seq_len": int, "batch_size": int,
+    "optimizer": str, "lr": float, "momentum": float, "weight_decay": float, "grad_clip": float, "clip_value": float,
+    "lr_schedule": str, "warmup_steps": int, "lr_decay_steps": int, "min_lr_frac": float,
+    "plateau_patience": int, "plateau_factor": float, "early_stop_patience": int,
+    "max_steps": int, "max_minutes": float, "eval_every": int, "log_every": int, "sample_chars": int,
+    "seed": int, "device": str, "dtype": str, "out": str,
+}
+M, T = ModelConfig(), TrainConfig()
+HELP = {
+    "model": f"cell type: {', '.join(MODEL_KINDS)} (default {M.model})",
+    "layers": f"stacked recurrent layers (default {M.layers})",
+    "hidden": f"units per layer (default {M.hidden})",
+    "embed": f"embedding size; 0 feeds one-hot vectors as in the lectures (default {M.embed})",
+    "dropout": f"dropout on embeddings, between layers and before the output (default {M.dropout})",
+    "data": f"text file, or a bundled corpus name from `rnnlab datasets` (default {T.data})",
+    "tokenizer": f"{', '.join(TOKENIZERS)}: Unicode characters, raw bytes (any file), or words (default {T.tokenizer})",
+    "min_count": f"word tokenizer: words seen fewer times become <unk> (default {T.min_count})",
+    "val_frac": f"last fraction of the text held out for validation (default {T.val_frac})",
+    "seq_len": f"truncated-BPTT length T: tokens per chunk (default {T.seq_len})",
+    "batch_size": f"parallel streams B read side by side (default {T.batch_size})",
+    "optimizer": f"{', '.join(OPTIMIZERS)} (default {T.optimizer})",
+    "lr": f"peak learning rate (default {T.lr})",
+    "momentum": f"momentum for sgd and rmsprop (default {T.momentum})",
+    "weight_decay": f"L2 penalty; adamw uses decoupled decay, 0.01 if unset (default {T.weight_decay})",
+    "grad_clip": f"clip gradients to this global norm; 0 disables (default {T.grad_clip})",
+    "clip_value": "clip each gradient element to +-C as min-char-rnn does (e.g. 5); 0 disables (default 0)",
+    "lr_schedule": f"cosine (linear warmup, then cosine decay) or constant (default {T.lr_schedule})",
+    "warmup_steps": f"linear warmup steps (default {T.warmup_steps})",
+    "lr_decay_steps": "steps over which cosine decays (default: the larger of --max-steps and "
+                      f"{T.max_steps}, so shorter and resumed runs follow the same schedule)",
+    "min_lr_frac": f"cosine floor as a fraction of --lr (default {T.min_lr_frac})",
+    "plateau_patience": "multiply the LR by --plateau-factor after this many evaluations without improvement; 0 off",
+    "plateau_factor": f"LR factor for reduce-on-plateau (default {T.plateau_factor})",
+    "early_stop_patience": "stop after this many evaluations without improvement; 0 off (default 0)",
+    "max_steps": f"step budget (default {T.max_steps} with --max-minutes {T.max_minutes:g}, whichever ends first)",
+    "max_minutes": "wall-clock budget in minutes; given alone, it is the only budget",
+    "eval_every": f"steps between exact validation passes, checkpoints and samples (default {T.eval_every})",
+    "log_every": f"steps between progress updates and NaN checks (default {T.log_every})",
+    "sample_chars": f"length of the sample printed at each evaluation; 0 off (default {T.sample_chars})",
+    "seed": f"seed for initialisation, dropout and the printed samples (default {T.seed})",
+    "device": "auto (CUDA when present), cpu or cuda",
+    "dtype": "auto (bfloat16 where the hardware has it, else float32), float32 or bfloat16",
+    "out": "run directory to create (default runs/<model>-<date>-<time>)",
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors on one line with a pointer to --help, exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _add(parser, names: dict) -> None:
+    for name, typ in names.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=typ, default=None, help=HELP[name])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="rnnlab", description="Recurrent language models: train, sample, evaluate.")
+    parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    t = sub.add_parser("train", help="train a language model on a text", description="Train an RNN/LSTM/GRU language "
+                       "model with truncated BPTT; writes RUN/best/, RUN/last/, RUN/metrics.jsonl and RUN/loss.png.")
+    _add(t, MODEL_FLAGS)
+    _add(t, TRAIN_FLAGS)
+    t.add_argument("--resume", metavar="RUN", help="continue RUN from its last/ checkpoint exactly; budget and "
+                   "logging flags may be changed, the model and data may not")
+    t.add_argument("--tensorboard", action="store_true", default=None, help="also write TensorBoard events to RUN/tensorboard")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar (logs and samples still print)")
+    t.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+
+    s = sub.add_parser("sample", help="generate text from a trained run", description="Generate text; it streams to "
+                       "stdout as it is produced and starts with the prime.")
+    s.add_argument("run", metavar="RUN_OR_CKPT", help="a run directory (its best/ is used) or a checkpoint directory")
+    s.add_argument("--prime", default="", help="text the model reads first; the output starts with it")
+    s.add_argument("-n", "--length", type=int, default=500, help="tokens to generate after the prime (default 500)")
+    s.add_argument("--temperature", type=float, default=1.0, help="<1 safer, >1 more surprising (default 1.0)")
+    s.add_argument("--top-k", type=int, default=0, help="sample only from the k likeliest tokens; 0 off")
+    s.add_argument("--top-p", type=float, default=1.0, help="sample from the smallest set with this much probability; 1 off")
+    s.add_argument("--greedy", action="store_true", help="always take the likeliest token")
+    s.add_argument("--seed", type=int, default=None, help="same seed, same text (default: random)")
+    s.add_argument("--num-samples", type=int, default=1, help="independent samples, separated by a ---- line")
+    s.add_argument("--which", choices=["best", "last"], default="best", help="checkpoint of a run to use (default best)")
+    s.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+
+    e = sub.add_parser("eval", help="exact loss of a run on its validation split or a text",
+                       description="Score every token once with the state carried through the text.")
+    e.add_argument("run", metavar="RUN_OR_CKPT", help="a run directory (its best/ is used) or a checkpoint directory")
+    e.add_argument("--data", help="score this whole file (or bundled corpus) instead of the run's validation split")
+    e.add_argument("--json", action="store_true", help="print one JSON object: nats_per_char, bits_per_char, perplexity, n_chars")
+    e.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    e.add_argument("--dtype", default="float32", help="float32 (default, exact) or bfloat16")
+
+    sub.add_parser("datasets", help="list the bundled corpora", description="List corpora usable as --data NAME.")
+    return parser
+
+
+def _given(args, names) -> dict:
+    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+
+
+def cmd_train(args) -> int:
+    from . import runs
+    train_given = _given(args, list(TRAIN_FLAGS) + ["tensorboard"])
+    if "max_steps" in train_given and "max_minutes" not in train_given:
+        train_given["max_minutes"] = None      # --max-steps alone is the whole budget
+    if "max_minutes" in train_given and "max_steps" not in train_given:
+        train_given["max_steps"] = None        # and so is --max-minutes alone
+    if args.resume:
+        model_given = _given(args, MODEL_FLAGS)
+        if model_given:
+            raise RnnlabError(f"cannot change the model ({', '.join('--' + k for k in model_given)}) when resuming",
+                              "drop those flags, or start a new run with --out")
+        train_given.pop("out", None)
+        result = runs.resume(args.resume, train_given, progress=not args.no_progress)
+    else:
+        model_cfg = ModelConfig(**_given(args, MODEL_FLAGS))
+        model = model_cfg.model
+        train_given.setdefault("out", f"runs/{model}-{time.strftime('%Y%m%d-%H%M%S')}")
+        result = runs.train(model_cfg, TrainConfig(**train_given), progress=not args.no_progress)
+    summary = {"run_dir": str(result.run_dir), "steps": result.steps, "best_val_nats": result.best_val_nats,
+               "best_val_bpc": result.best_val_bits, "best_step": result.best_step,
+               "chars_per_s": round(result.chars_per_s, 1), "stop_reason": result.stop_reason}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        why = f" ({result.stop_reason})" if result.stop_reason else ""
+        print(f"done{why}: {result.steps} steps, best validation {result.best_val_nats:.4f} nats/char = "
+              f"{result.best_val_bits:.4f} bits/char at step {result.best_step}, {result.chars_per_s:,.0f} chars/s; "
+              f"run in {result.run_dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from . import runs
+    cfg = SampleConfig(prime=args.prime, length=args.length, temperature=args.temperature, top_k=args.top_k,
+                       top_p=args.top_p, greedy=args.greedy, seed=args.seed, num_samples=args.num_samples)
+    ckpt = runs.load_run(args.run, args.device, which=args.which)
+    for i in range(cfg.num_samples):
+        if i:
+            sys.stdout.write("\n----\n")
+        seeded = cfg.replace(seed=None if cfg.seed is None else cfg.seed + i)
+        for piece in runs.sample(ckpt, seeded):
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from . import runs
+    score = runs.evaluate_run(args.run, args.data, args.device, args.dtype)
+    if args.json:
+        print(json.dumps(score.to_dict("char")))
+    else:
+        print(f"{score.nats:.4f} nats/char  {score.bits:.4f} bits/char  perplexity {score.perplexity:.3f}  "
+              f"({score.n_tokens:,} chars scored)")
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    from .text.datasets import BUNDLED
+    for c in BUNDLED.values():
+        print(f"{c.name:20s} {c.path.stat().st_size:>12,} bytes  {c.description}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "datasets": cmd_datasets}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except RnnlabError as exc:
+        print(f"rnnlab {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rnnlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

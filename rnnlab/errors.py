@@ -1,0 +1,28 @@
+"""The one error type users see: a problem plus the fix, printed as one line."""
+
+
+class RnnlabError(Exception):
+    """Bad input or an unusable file. The CLI prints `error: <message> (<hint>)` and exits 2."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+def require(condition: bool, message: str, hint: str = "") -> None:
+    """Raise RnnlabError(message, hint) unless condition holds."""
+    if not condition:
+        raise RnnlabError(message, hint)
+
+
+def require_positive(name: str, value, allow_zero: bool = False) -> None:
+    """Check a size, length or temperature given on the command line or in a config."""
+    if value is None:
+        return
+    ok = value >= 0 if allow_zero else value > 0
+    bound = "non-negative" if allow_zero else "positive"
+    require(ok, f"{name} must be {bound}, got {value}", f"pass a {bound} value for {name}")

@@ -1,0 +1,1 @@
+"""Recurrent models: step-by-step cells, stacks over time, and the language model."""

@@ -1,0 +1,158 @@
+"""The Python API behind the CLI: train or resume a run, load it, sample from it, evaluate it.
+
+    >>> import rnnlab
+    >>> run = rnnlab.train(rnnlab.ModelConfig(hidden=128, layers=1), rnnlab.TrainConfig(max_steps=200, out="runs/r1"))
+    >>> print(rnnlab.sample_text("runs/r1", rnnlab.SampleConfig(prime="ROMEO:", length=200, seed=7)))
+    >>> rnnlab.evaluate_run("runs/r1").bits
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+
+from . import callbacks as cb
+from . import checkpoint
+from .config import ModelConfig, SampleConfig, TrainConfig
+from .device import resolve_device, resolve_dtype
+from .errors import RnnlabError, require
+from .evaluation import Score, evaluate
+from .generate import generate
+from .models.language_model import LanguageModel
+from .text.corpus import Corpus, encode_file, load_corpus, resolve_source
+from .trainer import Trainer
+
+# Settings a resumed run may change; everything else comes from the run's config.json.
+RESUME_OVERRIDES = ("max_steps", "max_minutes", "eval_every", "log_every", "sample_chars", "device", "dtype",
+                    "tensorboard", "lr_decay_steps", "early_stop_patience", "plateau_patience")
+
+
+@dataclass
+class RunResult:
+    """What a finished (or stopped) training run reports."""
+    run_dir: Path
+    steps: int
+    best_val_nats: float
+    best_step: int
+    last_val_nats: float
+    stop_reason: str | None
+    chars_per_s: float
+
+    @property
+    def best_val_bits(self) -> float:
+        return self.best_val_nats / 0.6931471805599453
+
+
+def _callbacks(run_dir: Path, cfg: TrainConfig, data_info: dict, progress: bool) -> list:
+    callbacks: list = [cb.MetricsLog(run_dir), cb.Checkpointer(run_dir, data_info)]
+    if cfg.plateau_patience:
+        callbacks.append(cb.ReduceLROnPlateau(cfg.plateau_patience, cfg.plateau_factor))
+    if cfg.early_stop_patience:
+        callbacks.append(cb.EarlyStopping(cfg.early_stop_patience))
+    callbacks += [cb.SamplePrinter(cfg.sample_chars, cfg.seed), cb.LossCurve(run_dir), cb.ProgressBar(progress)]
+    if cfg.tensorboard:
+        callbacks.append(cb.TensorBoard(run_dir))
+    return callbacks
+
+
+def _data_info(corpus: Corpus) -> dict:
+    return {"source": corpus.source, "path": corpus.path, "fingerprint": corpus.fingerprint,
+            "n_train": int(len(corpus.train)), "n_val": int(len(corpus.val))}
+
+
+def _run(trainer: Trainer, run_dir: Path) -> RunResult:
+    trainer.fit()
+    p = trainer.progress
+    if trainer.diverged:
+        kept = f"best/ and last/ in {run_dir} keep step {p.best_step}" if p.best_step >= 0 else "no checkpoint was written"
+        raise RnnlabError(f"training stopped: {trainer.stop_reason}; {kept}",
+                          "lower --lr, keep --grad-clip on, or use --dtype float32")
+    return RunResult(run_dir=run_dir, steps=p.step, best_val_nats=p.best_val, best_step=p.best_step,
+                     last_val_nats=trainer.last_score.nats if trainer.last_score else float("nan"),
+                     stop_reason=trainer.stop_reason, chars_per_s=p.chars_seen / max(p.train_seconds, 1e-9))
+
+
+def train(model_cfg: ModelConfig, cfg: TrainConfig, progress: bool = True,
+          say: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> RunResult:
+    """Train a new language model into cfg.out (a run directory: best/, last/, metrics.jsonl, loss.png)."""
+    run_dir = Path(cfg.out)
+    require(not (run_dir / "last").exists() and not (run_dir / "best").exists(),
+            f"{run_dir} already holds a training run", f"continue it with --resume {run_dir} or choose another --out")
+    device = resolve_device(cfg.device)
+    dtype = resolve_dtype(cfg.dtype, device, warn=say)
+    corpus = load_corpus(cfg.data, cfg.tokenizer, cfg.val_frac, cfg.min_count)
+    torch.manual_seed(cfg.seed)  # weight init and dropout; sampling uses its own generators
+    model = LanguageModel(model_cfg.replace(vocab_size=corpus.vocab.size))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    say(f"rnnlab: {model_cfg.model} {model_cfg.layers}x{model_cfg.hidden}, {model.num_parameters():,} parameters, "
+        f"vocab {corpus.vocab.size}, {len(corpus.train):,} train / {len(corpus.val):,} val tokens, "
+        f"{device.type} {str(dtype).replace('torch.', '')} -> {run_dir}")
+    trainer = Trainer(model, corpus, cfg, device, dtype, _callbacks(run_dir, cfg, _data_info(corpus), progress))
+    return _run(trainer, run_dir)
+
+
+def resume(run_dir: str | Path, overrides: dict | None = None, progress: bool = True,
+           say: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> RunResult:
+    """Continue a run from its last/ checkpoint exactly (same data, vocabulary, RNG and optimizer state)."""
+    run_dir = Path(run_dir)
+    require((run_dir / "last").exists() or (run_dir / ".last.old").exists(),
+            f"{run_dir} has no last/ checkpoint to resume", "give the --out directory of an earlier training run")
+    overrides = dict(overrides or {})
+    unknown = set(overrides) - set(RESUME_OVERRIDES) - {"data", "tokenizer"}
+    require(not unknown, f"cannot change {', '.join(sorted(unknown))} when resuming",
+            "resume with the run's own settings, or start a new run with --out")
+    ckpt = checkpoint.load_checkpoint(run_dir, prefer="last")
+    saved = ckpt.train_cfg
+    tokenizer = overrides.pop("tokenizer", saved.tokenizer)
+    require(tokenizer == saved.tokenizer, f"{run_dir} was trained with --tokenizer {saved.tokenizer}, not {tokenizer}",
+            "resume without --tokenizer, or start a new run")
+    data = overrides.pop("data", saved.data)
+    cfg = saved.replace(**overrides, out=str(run_dir))
+    device = resolve_device(cfg.device)
+    dtype = resolve_dtype(cfg.dtype, device, warn=say)
+    resolve_source(data)
+    corpus = load_corpus(data, cfg.tokenizer, cfg.val_frac, cfg.min_count, vocab=ckpt.vocab)
+    require(corpus.fingerprint == ckpt.meta["data"]["fingerprint"],
+            f"{data} is not the text {run_dir} was trained on (sha256 differs)",
+            f"resume with the original data ({ckpt.meta['data']['source']}) or start a new run")
+    trainer = Trainer(ckpt.model.train(), corpus, cfg, device, dtype,
+                      _callbacks(run_dir, cfg, _data_info(corpus), progress))
+    trainer.load_state_dict(ckpt.trainer_state(device))
+    say(f"rnnlab: resuming {run_dir} at step {trainer.progress.step}")
+    return _run(trainer, run_dir)
+
+
+def load_run(path: str | Path, device: str = "auto", which: str = "best") -> checkpoint.Checkpoint:
+    """Load a run's best/ (or last/) checkpoint, or a checkpoint directory, onto a device."""
+    return checkpoint.load_checkpoint(path, resolve_device(device), prefer=which)
+
+
+def sample(path_or_ckpt, cfg: SampleConfig, device: str = "auto") -> Iterator[str]:
+    """Stream text pieces from a run or checkpoint: the prime first, then cfg.length sampled tokens."""
+    ckpt = path_or_ckpt if isinstance(path_or_ckpt, checkpoint.Checkpoint) else load_run(path_or_ckpt, device)
+    return generate(ckpt.model, ckpt.vocab, cfg, next(ckpt.model.parameters()).device)
+
+
+def sample_text(path_or_ckpt, cfg: SampleConfig, device: str = "auto") -> str:
+    """One whole sample as a string."""
+    return "".join(sample(path_or_ckpt, cfg, device))
+
+
+def evaluate_run(path: str | Path, data: str | None = None, device: str = "auto", dtype: str = "float32") -> Score:
+    """Exact loss of a run's best checkpoint on its validation split, or on the whole of `data`."""
+    ckpt = load_run(path, device)
+    dev = next(ckpt.model.parameters()).device
+    if data is None:
+        cfg = ckpt.train_cfg
+        corpus = load_corpus(cfg.data, cfg.tokenizer, cfg.val_frac, cfg.min_count, vocab=ckpt.vocab)
+        if corpus.fingerprint != ckpt.meta["data"]["fingerprint"]:
+            raise RnnlabError(f"the run's training data {cfg.data} has changed since training",
+                              "pass --data with the text to score")
+        tokens = corpus.val
+    else:
+        tokens = encode_file(resolve_source(data), data, ckpt.vocab)
+        require(len(tokens) >= 2, f"{data} has fewer than 2 tokens", "give a longer text")
+    return evaluate(ckpt.model, tokens, dev, resolve_dtype(dtype, dev))

@@ -1,0 +1,216 @@
+"""The trainer: truncated BPTT over B parallel streams, one callback hook, exact resume.
+
+The loop knows nothing about checkpoints, logs or progress bars: it calls every
+callback with an event name ("start", "log", "eval", "end") and itself, and
+callbacks read what they need (step, losses, model) and may ask it to stop.
+"""
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from .config import TrainConfig
+from .device import autocast
+from .evaluation import Score, evaluate
+from .schedule import lr_factor
+from .text.corpus import Corpus
+from .text.stream import TokenStream
+
+
+def build_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """adam | adamw | rmsprop | adagrad | sgd (with momentum) at the base learning rate."""
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay or 0.01)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=0.95, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adagrad":
+        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+@dataclass
+class Progress:
+    """Counters that survive a resume."""
+    step: int = 0
+    chars_seen: int = 0
+    train_seconds: float = 0.0       # time spent in training steps (excludes evaluation)
+    elapsed_s: float = 0.0           # wall time of the whole run, across resumes
+    lr_scale: float = 1.0            # set by reduce-on-plateau
+    best_val: float = float("inf")
+    best_step: int = -1
+
+
+@dataclass
+class Trainer:
+    """Train `model` on `corpus` per `cfg`; callbacks see every event. Call fit()."""
+    model: torch.nn.Module
+    corpus: Corpus
+    cfg: TrainConfig
+    device: torch.device
+    dtype: torch.dtype = torch.float32
+    callbacks: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.model.to(self.device)
+        self.stream = TokenStream(self.corpus.train, self.cfg.batch_size, self.cfg.seq_len)
+        self.optimizer = build_optimizer(self.model.parameters(), self.cfg)
+        self.progress = Progress()
+        self.state = None                      # carried hidden state
+        self.train_loss = float("nan")         # mean loss over the last log interval
+        self.lr = self.cfg.lr
+        self.last_score: Score | None = None
+        self.stop_reason: str | None = None
+        self.diverged = False
+        self.improved = False
+        self._loss_sum = torch.zeros((), device=self.device)
+        self._loss_count = 0
+
+    # ------------------------------------------------------------------ resume
+    def state_dict(self) -> dict:
+        """Everything needed to continue exactly where this run is."""
+        return {
+            "progress": vars(self.progress).copy(),
+            "optimizer": self.optimizer.state_dict(),
+            "hidden": list(self.state) if self.state is not None else [],
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks if hasattr(cb, "state_dict")},
+        }
+
+    def load_state_dict(self, d: dict) -> None:
+        self.progress = Progress(**d["progress"])
+        self.optimizer.load_state_dict(d["optimizer"])
+        self.state = tuple(h.to(self.device) for h in d["hidden"]) or None
+        torch.set_rng_state(d["torch_rng"].cpu())
+        if d["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in d["cuda_rng"]])
+        for cb in self.callbacks:
+            if hasattr(cb, "load_state_dict") and type(cb).__name__ in d["callbacks"]:
+                cb.load_state_dict(d["callbacks"][type(cb).__name__])
+
+    # ------------------------------------------------------------------ loop
+    def emit(self, event: str) -> None:
+        for cb in self.callbacks:
+            cb(event, self)
+
+    def stop(self, reason: str) -> None:
+        """Ask the loop to end after the current step (final evaluation and checkpoint follow)."""
+        self.stop_reason = self.stop_reason or reason
+
+    def budget_left(self) -> bool:
+        cfg, p = self.cfg, self.progress
+        if cfg.max_steps is not None and p.step >= cfg.max_steps:
+            return False
+        return cfg.max_minutes is None or p.elapsed_s < cfg.max_minutes * 60
+
+    def time_fraction(self) -> float:
+        return self.progress.elapsed_s / (self.cfg.max_minutes * 60) if self.cfg.max_minutes else 0.0
+
+    def train_step(self) -> None:
+        """One TBPTT chunk: forward from the carried state, backward, clip, update."""
+        cfg, p = self.cfg, self.progress
+        if self.stream.starts_epoch(p.step) or self.state is None:
+            self.state = self.model.init_state(cfg.batch_size)
+        x, y = self.stream.batch(p.step, self.device)                    # (B, T) each
+        self.lr = cfg.lr * p.lr_scale * lr_factor(cfg, p.step, self.time_fraction())
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr
+        with autocast(self.device, self.dtype):
+            logits, state = self.model(x, self.state)                    # (B, T, V)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
+        self.state = self.model.detach_state(state)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.clip_value:
+            torch.nn.utils.clip_grad_value_(self.model.parameters(), cfg.clip_value)
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        self._loss_sum += loss.detach()
+        self._loss_count += 1
+        p.step += 1
+        p.chars_seen += x.numel()
+
+    def flush_loss(self) -> bool:
+        """Average the loss since the last flush (the only host sync); False if it is not finite."""
+        if self._loss_count:
+            self.train_loss = float(self._loss_sum) / self._loss_count
+            self._loss_sum.zero_()
+            self._loss_count = 0
+        return self.train_loss == self.train_loss and abs(self.train_loss) != float("inf")
+
+    def run_eval(self) -> None:
+        self.last_score = evaluate(self.model, self.corpus.val, self.device, self.dtype)
+        if not (self.last_score.nats < float("inf")):
+            self.diverged = True
+            self.stop(f"validation loss became {self.last_score.nats} at step {self.progress.step}")
+            return
+        p = self.progress
+        self.improved = self.last_score.nats < p.best_val
+        if self.improved:
+            p.best_val, p.best_step = self.last_score.nats, p.step
+        self.emit("eval")
+
+    def fit(self) -> "Trainer":
+        """Run until the budget ends, a callback stops it, Ctrl-C/SIGTERM, or divergence."""
+        cfg, p = self.cfg, self.progress
+        self.model.train()
+        self.emit("start")
+        evaluated_at = -1
+        with _stop_on_signals(self):
+            clock = time.monotonic()
+            while self.budget_left() and self.stop_reason is None:
+                t0 = time.monotonic()
+                self.train_step()
+                now = time.monotonic()
+                p.train_seconds += now - t0
+                p.elapsed_s += now - clock
+                clock = now
+                if p.step % cfg.log_every == 0 or not self.budget_left():
+                    if not self.flush_loss():
+                        self.diverged = True
+                        self.stop(f"training loss became {self.train_loss} at step {p.step}")
+                        break
+                    self.emit("log")
+                if p.step % cfg.eval_every == 0:
+                    self.run_eval()
+                    evaluated_at = p.step
+                    self.model.train()
+                    now = time.monotonic()
+                    p.elapsed_s += now - clock
+                    clock = now
+            if not self.diverged and evaluated_at != p.step:
+                self.flush_loss()
+                self.run_eval()
+        self.emit("end")
+        return self
+
+
+@contextlib.contextmanager
+def _stop_on_signals(trainer: Trainer):
+    """First Ctrl-C or SIGTERM asks for a graceful stop (final eval + resumable last/); a second one aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum, frame):
+        trainer.stop("interrupted by " + signal.Signals(signum).name)
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+    for s in previous:
+        signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

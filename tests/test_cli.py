@@ -1,0 +1,60 @@
+"""The command line: the issue's commands, exit codes, one-line errors."""
+import json
+import math
+
+import pytest
+
+from .conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "r1"
+    code, _, err = run_cli("train", "--max-steps", 30, "--hidden", 32, "--layers", 1, "--batch-size", 16,
+                           "--seq-len", 32, "--out", out, "--seed", 1, "--no-progress")
+    assert code == 0, err
+    return out
+
+
+def test_sample_is_deterministic_and_starts_with_prime(run_dir):
+    a = run_cli("sample", run_dir, "--prime", "ROMEO:", "-n", 50, "--seed", 7)
+    b = run_cli("sample", run_dir, "--prime", "ROMEO:", "-n", 50, "--seed", 7)
+    assert a[0] == 0 and a[1] == b[1]
+    assert a[1].startswith("ROMEO:") and len(a[1]) == len("ROMEO:") + 50 + 1
+
+
+def test_eval_json(run_dir):
+    code, out, _ = run_cli("eval", run_dir, "--json")
+    d = json.loads(out)
+    assert code == 0 and set(d) == {"nats_per_char", "bits_per_char", "perplexity", "n_chars"}
+    assert d["bits_per_char"] == pytest.approx(d["nats_per_char"] / math.log(2))
+    assert d["n_chars"] == 111_539
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["train", "--data", "/no/such/file"], "no such data file"),
+    (["train", "--hidden", "0"], "--hidden must be positive"),
+    (["train", "--seq-len", "-3"], "--seq-len must be positive"),
+    (["sample", "/no/such/run"], "no such run"),
+    (["train", "--model", "transformer"], "invalid choice" if False else "unknown model"),
+])
+def test_bad_input_exits_2_with_one_line(args, needle):
+    code, out, err = run_cli(*args)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and needle in err and "Traceback" not in err
+
+
+def test_unknown_prime_and_bad_temperature(run_dir):
+    code, _, err = run_cli("sample", run_dir, "--prime", "§§§")
+    assert code == 2 and "'§'" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli("sample", run_dir, "--temperature", "0")
+    assert code == 2 and "--temperature must be positive" in err
+
+
+def test_truncated_checkpoint_is_one_line(run_dir, tmp_path):
+    import shutil
+    copy = tmp_path / "ck"
+    shutil.copytree(run_dir / "best", copy)
+    (copy / "model.safetensors").write_bytes((copy / "model.safetensors").read_bytes()[:50])
+    code, _, err = run_cli("eval", copy)
+    assert code == 2 and "truncated or damaged" in err and len(err.strip().splitlines()) == 1

@@ -1,0 +1,50 @@
+"""Exact evaluation and the LR schedule."""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rnnlab.config import ModelConfig, TrainConfig
+from rnnlab.evaluation import evaluate
+from rnnlab.models.language_model import LanguageModel
+from rnnlab.schedule import lr_factor
+
+
+def test_chunked_evaluation_equals_one_pass():
+    torch.manual_seed(0)
+    model = LanguageModel(ModelConfig(vocab_size=20, hidden=12, layers=2, embed=6)).double()
+    tokens = np.random.default_rng(0).integers(0, 20, 1001).astype(np.uint8)
+    x = torch.from_numpy(tokens.astype(np.int64))
+    model.eval()
+    logits, _ = model(x[None, :-1])
+    expected = F.cross_entropy(logits[0], x[1:]).item()
+    score = evaluate(model, tokens, torch.device("cpu"), torch.float32, chunk=64)
+    assert score.n_tokens == 1000
+    assert score.nats == pytest.approx(expected, rel=1e-12)
+    assert score.bits == pytest.approx(expected / math.log(2))
+    assert score.perplexity == pytest.approx(math.exp(expected))
+
+
+def test_zero_output_model_scores_log_vocab():
+    model = LanguageModel(ModelConfig(vocab_size=32, hidden=4, layers=1, embed=4))
+    torch.nn.init.zeros_(model.head.weight)
+    torch.nn.init.zeros_(model.head.bias)
+    score = evaluate(model, np.arange(100, dtype=np.uint8) % 32, torch.device("cpu"))
+    assert score.nats == pytest.approx(math.log(32), rel=1e-6)
+
+
+def test_warmup_then_cosine_to_floor():
+    cfg = TrainConfig(warmup_steps=10, max_steps=110, lr_decay_steps=110, min_lr_frac=0.1)
+    assert lr_factor(cfg, 0) == pytest.approx(0.1)
+    assert lr_factor(cfg, 9) == pytest.approx(1.0)
+    assert lr_factor(cfg, 10) == pytest.approx(1.0)
+    assert lr_factor(cfg, 60) == pytest.approx(0.55)
+    assert lr_factor(cfg, 110) == pytest.approx(0.1)
+    assert lr_factor(cfg.replace(lr_schedule="constant"), 80) == 1.0
+
+
+def test_short_runs_share_the_default_horizon():
+    a, b = TrainConfig(max_steps=50), TrainConfig(max_steps=100)
+    assert [lr_factor(a, s) for s in range(50)] == [lr_factor(b, s) for s in range(50)]
