@@ -154,11 +154,12 @@ class ProgressBar:
         if event == "start":
             self.bar = tqdm(total=cfg.max_steps, initial=p.step, unit="step", dynamic_ncols=True, file=sys.stderr)
         elif event == "log" and self.bar is not None:
-            self.bar.update(p.step - self.bar.n)
             score = trainer.last_score
+            val = f"{score.bits:.3f}" if score else "-"
             self.bar.set_postfix_str(
-                f"loss {trainer.train_loss:.3f} | val {score.bits if score else float('nan'):.3f} bpc | "
+                f"loss {trainer.train_loss:.3f} | val {val} bpc | "
                 f"{p.chars_seen / max(p.train_seconds, 1e-9):,.0f} chars/s | {self._left(trainer)} left", refresh=False)
+            self.bar.update(p.step - self.bar.n)
         elif event == "end" and self.bar is not None:
             self.bar.close()
             self.bar = None

@@ -17,7 +17,7 @@ TRAIN_FLAGS = {
     "lr_schedule": str, "warmup_steps": int, "lr_decay_steps": int, "min_lr_frac": float,
     "plateau_patience": int, "plateau_factor": float, "early_stop_patience": int,
     "max_steps": int, "max_minutes": float, "eval_every": int, "log_every": int, "sample_chars": int,
-    "seed": int, "device": str, "dtype": str, "out": str,
+    "seed": int, "device": str, "dtype": str, "backend": str, "out": str,
 }
 M, T = ModelConfig(), TrainConfig()
 HELP = {
@@ -53,7 +53,10 @@ HELP = {
     "sample_chars": f"length of the sample printed at each evaluation; 0 off (default {T.sample_chars})",
     "seed": f"seed for initialisation, dropout and the printed samples (default {T.seed})",
     "device": "auto (CUDA when present), cpu or cuda",
-    "dtype": "auto (bfloat16 where the hardware has it, else float32), float32 or bfloat16",
+    "dtype": "auto (bfloat16 where the hardware has it, else float32), float32 or bfloat16; "
+             "the numpy backend takes float32 (default) or float64",
+    "backend": "torch (default) or numpy: the from-scratch NumPy models with hand-written BPTT "
+               "(no dropout; optimizers adagrad or adam)",
     "out": "run directory to create (default runs/<model>-<date>-<time>)",
 }
 
@@ -108,6 +111,29 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--dtype", default="float32", help="float32 (default, exact) or bfloat16")
 
     sub.add_parser("datasets", help="list the bundled corpora", description="List corpora usable as --data NAME.")
+
+    g = sub.add_parser("gradcheck", help="check the NumPy models' hand-written gradients by finite differences",
+                       description="Compare rnnlab.numpy_ref's BPTT gradients with centred finite differences "
+                       "(float64 analytic, extended-precision differences) for every parameter of a 2-layer model.")
+    g.add_argument("--model", choices=["rnn", "lstm", "gru"], action="append",
+                   help="model to check (repeatable; default all three)")
+    g.add_argument("--json", action="store_true", help="print {model: {param: max_rel_error}} as one JSON object")
+
+    f = sub.add_parser("gradflow", help="the lectures' exploding/vanishing gradient experiments (PNG + JSON)",
+                       description="Sweep the spectral radius of W_hh of a 5-unit RNN over 50 steps, and compare "
+                       "||dLoss/dh_t|| over 100 steps for a vanilla RNN and an LSTM.")
+    f.add_argument("--out", default="gradflow", help="directory for sweep.png, rnn_vs_lstm.png, gradflow.json")
+    f.add_argument("--seed", type=int, default=0, help="seed for the random matrices and inputs (default 0)")
+    f.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+    toy = sub.add_parser("toy", help="the lectures' toy problems").add_subparsers(dest="toy", required=True,
+                                                                                 parser_class=Parser)
+    a = toy.add_parser("addition", help="binary addition: a sigmoid RNN vs a feed-forward net",
+                       description="Train on 8-bit sums, test exact-sum accuracy on unseen 8-, 16- and 32-bit numbers.")
+    a.add_argument("--hidden", type=int, default=16, help="sigmoid hidden units of the RNN (default 16)")
+    a.add_argument("--steps", type=int, default=3000, help="training steps of 100 sums (default 3000)")
+    a.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    a.add_argument("--json", action="store_true", help='print {"rnn": {"8": acc, ...}, "mlp": {...}}')
     return parser
 
 
@@ -130,7 +156,10 @@ def cmd_train(args) -> int:
         train_given.pop("out", None)
         result = runs.resume(args.resume, train_given, progress=not args.no_progress)
     else:
-        model_cfg = ModelConfig(**_given(args, MODEL_FLAGS))
+        model_given = _given(args, MODEL_FLAGS)
+        if train_given.get("backend") == "numpy":
+            model_given.setdefault("dropout", 0.0)   # the NumPy models have no dropout
+        model_cfg = ModelConfig(**model_given)
         model = model_cfg.model
         train_given.setdefault("out", f"runs/{model}-{time.strftime('%Y%m%d-%H%M%S')}")
         result = runs.train(model_cfg, TrainConfig(**train_given), progress=not args.no_progress)
@@ -181,7 +210,52 @@ def cmd_datasets(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "datasets": cmd_datasets}
+def cmd_gradcheck(args) -> int:
+    from .numpy_ref.gradcheck import TOLERANCE, gradcheck
+    result = {kind: gradcheck(kind) for kind in (args.model or ["rnn", "lstm", "gru"])}
+    worst = max(max(errors.values()) for errors in result.values())
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for kind, errors in result.items():
+            print(f"{kind}:")
+            for name, err in errors.items():
+                print(f"  {name:32s} {err:.2e}")
+        print(f"worst relative error {worst:.2e} ({'below' if worst < TOLERANCE else 'ABOVE'} {TOLERANCE:g})")
+    return 0 if worst < TOLERANCE else 1
+
+
+def cmd_gradflow(args) -> int:
+    from .toys.gradflow import run
+    result = run(args.out, seed=args.seed)
+    summary = {"out": args.out, "sweep_final_norm": result["sweep_final_norm"],
+               "rnn_vs_lstm_first_step": {k: v[0] for k, v in result["rnn_vs_lstm"].items()}}
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print("norm of the backward signal after 50 steps (starts at 1):")
+    for act, finals in result["sweep_final_norm"].items():
+        print(f"  {act:6s} " + "  ".join(f"r={r}: {v:.1e}" for r, v in finals.items()))
+    for kind, norms in result["rnn_vs_lstm"].items():
+        print(f"{kind:4s} ||dLoss/dh_t||: t=99 {norms[-1]:.1e}, t=90 {norms[-10]:.1e}, t=50 {norms[50]:.1e}, "
+              f"t=0 {norms[0]:.1e}")
+    print(f"plots and numbers in {args.out}/ (sweep.png, rnn_vs_lstm.png, gradflow.json)")
+    return 0
+
+
+def cmd_toy(args) -> int:
+    from .toys import addition
+    result = addition.run(seed=args.seed, hidden=args.hidden, steps=args.steps)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for model, accs in result.items():
+            print(f"{model}: " + "  ".join(f"{n}-bit {acc:.1%}" for n, acc in accs.items()))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "datasets": cmd_datasets,
+            "gradcheck": cmd_gradcheck, "gradflow": cmd_gradflow, "toy": cmd_toy}
 
 
 def main(argv=None) -> int:

@@ -71,14 +71,15 @@ class TrainConfig(_Dict):
     plateau_patience: int = 0    # evaluations without improvement before the LR is cut; 0 disables
     plateau_factor: float = 0.5
     early_stop_patience: int = 0  # evaluations without improvement before stopping; 0 disables
-    max_steps: Optional[int] = 950
+    max_steps: Optional[int] = 1100
     max_minutes: Optional[float] = 10.0
     eval_every: int = 250
     log_every: int = 10
     sample_chars: int = 200      # length of the sample printed at each evaluation; 0 disables
     seed: int = 1337
     device: str = "auto"
-    dtype: str = "auto"          # auto | float32 | bfloat16
+    dtype: str = "auto"          # auto | float32 | bfloat16 (| float64 with the numpy backend)
+    backend: str = "torch"       # torch | numpy (hand-written BPTT, rnnlab.numpy_ref)
     tensorboard: bool = False
     out: str = "runs/run"
 
@@ -87,6 +88,7 @@ class TrainConfig(_Dict):
         require(self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}",
                 "use --optimizer " + ", ".join(OPTIMIZERS))
         require(self.lr_schedule in LR_SCHEDULES, f"unknown schedule {self.lr_schedule!r}", "use --lr-schedule cosine or constant")
+        require(self.backend in ("torch", "numpy"), f"unknown backend {self.backend!r}", "use --backend torch or numpy")
         require(0.0 < self.val_frac < 1.0, f"--val-frac must be between 0 and 1, got {self.val_frac}", "pass e.g. --val-frac 0.1")
         for name in ("seq_len", "batch_size", "lr", "eval_every", "log_every"):
             require_positive("--" + name.replace("_", "-"), getattr(self, name))

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from .device import autocast
 
 EVAL_CHUNK = 4096
+ROW_TOKENS = 1 << 20   # texts longer than this are read as parallel rows of this length
 
 
 @dataclass
@@ -32,21 +33,40 @@ class Score:
                 "perplexity": self.perplexity, f"n_{unit}s": self.n_tokens}
 
 
-@torch.no_grad()
-def evaluate(model, tokens: np.ndarray, device: torch.device, dtype: torch.dtype = torch.float32,
-             chunk: int = EVAL_CHUNK) -> Score:
-    """Mean cross-entropy of predicting tokens[1:] from their prefixes, one stream, state carried."""
-    was_training = model.training
-    model.eval()
+def _score_rows(model, inputs: np.ndarray, targets: np.ndarray, device, dtype, chunk: int) -> torch.Tensor:
+    """Summed nats of predicting targets (R, L) from inputs (R, L), each row one stream with its own state."""
     total = torch.zeros((), dtype=torch.float64, device=device)
     state = None
-    n = len(tokens) - 1
-    for start in range(0, n, chunk):
-        window = torch.from_numpy(np.asarray(tokens[start: start + chunk + 1], dtype=np.int64)).to(device)
-        x, y = window[None, :-1], window[None, 1:]                     # (1, T)
+    for start in range(0, inputs.shape[1], chunk):
+        x = torch.from_numpy(inputs[:, start:start + chunk].astype(np.int64)).to(device)   # (R, T)
+        y = torch.from_numpy(targets[:, start:start + chunk].astype(np.int64)).to(device)  # (R, T)
         with autocast(device, dtype):
-            logits, state = model(x, state)                            # (1, T, V)
-        logits = logits.to(torch.promote_types(logits.dtype, torch.float32))     # bf16 -> fp32, fp64 stays
+            logits, state = model(x, state)                                               # (R, T, V)
+        logits = logits.to(torch.promote_types(logits.dtype, torch.float32))             # bf16 -> fp32, fp64 stays
         total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum")
+    return total
+
+
+@torch.no_grad()
+def evaluate(model, tokens: np.ndarray, device: torch.device, dtype: torch.dtype = torch.float32,
+             chunk: int = EVAL_CHUNK, row_tokens: int = ROW_TOKENS) -> Score:
+    """Mean cross-entropy of predicting tokens[1:] from their prefixes, state carried through the text.
+
+    Up to `row_tokens` predictions this is one stream. A longer text is cut into rows of
+    `row_tokens` read side by side (plus the remainder as one more stream): every token is
+    still scored exactly once, and only each row's first few tokens see a fresh state.
+    """
+    was_training = model.training
+    model.eval()
+    tokens = np.asarray(tokens)
+    n = len(tokens) - 1
+    rows = n // row_tokens if n > row_tokens else 0
+    covered = rows * row_tokens
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    if rows:
+        total += _score_rows(model, tokens[:covered].reshape(rows, row_tokens),
+                             tokens[1:covered + 1].reshape(rows, row_tokens), device, dtype, chunk)
+    if covered < n:
+        total += _score_rows(model, tokens[None, covered:n], tokens[None, covered + 1:n + 1], device, dtype, chunk)
     model.train(was_training)
     return Score(nats=float(total) / n, n_tokens=n)

@@ -58,6 +58,16 @@ def _callbacks(run_dir: Path, cfg: TrainConfig, data_info: dict, progress: bool)
     return callbacks
 
 
+def _backend(cfg: TrainConfig, say) -> tuple[type, torch.device, torch.dtype]:
+    """Trainer class, device and compute dtype for cfg.backend."""
+    if cfg.backend == "numpy":
+        from .numpy_ref.trainer import NumpyTrainer
+        require(cfg.device in ("auto", "cpu"), "--backend numpy runs on the CPU", "drop --device or pass --device cpu")
+        return NumpyTrainer, torch.device("cpu"), torch.float64 if cfg.dtype == "float64" else torch.float32
+    device = resolve_device(cfg.device)
+    return Trainer, device, resolve_dtype(cfg.dtype, device, warn=say)
+
+
 def _data_info(corpus: Corpus) -> dict:
     return {"source": corpus.source, "path": corpus.path, "fingerprint": corpus.fingerprint,
             "n_train": int(len(corpus.train)), "n_val": int(len(corpus.val))}
@@ -81,16 +91,15 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, progress: bool = True,
     run_dir = Path(cfg.out)
     require(not (run_dir / "last").exists() and not (run_dir / "best").exists(),
             f"{run_dir} already holds a training run", f"continue it with --resume {run_dir} or choose another --out")
-    device = resolve_device(cfg.device)
-    dtype = resolve_dtype(cfg.dtype, device, warn=say)
+    trainer_cls, device, dtype = _backend(cfg, say)
     corpus = load_corpus(cfg.data, cfg.tokenizer, cfg.val_frac, cfg.min_count)
     torch.manual_seed(cfg.seed)  # weight init and dropout; sampling uses its own generators
     model = LanguageModel(model_cfg.replace(vocab_size=corpus.vocab.size))
     run_dir.mkdir(parents=True, exist_ok=True)
     say(f"rnnlab: {model_cfg.model} {model_cfg.layers}x{model_cfg.hidden}, {model.num_parameters():,} parameters, "
         f"vocab {corpus.vocab.size}, {len(corpus.train):,} train / {len(corpus.val):,} val tokens, "
-        f"{device.type} {str(dtype).replace('torch.', '')} -> {run_dir}")
-    trainer = Trainer(model, corpus, cfg, device, dtype, _callbacks(run_dir, cfg, _data_info(corpus), progress))
+        f"{cfg.backend} {device.type} {str(dtype).replace('torch.', '')} -> {run_dir}")
+    trainer = trainer_cls(model, corpus, cfg, device, dtype, _callbacks(run_dir, cfg, _data_info(corpus), progress))
     return _run(trainer, run_dir)
 
 
@@ -111,14 +120,13 @@ def resume(run_dir: str | Path, overrides: dict | None = None, progress: bool = 
             "resume without --tokenizer, or start a new run")
     data = overrides.pop("data", saved.data)
     cfg = saved.replace(**overrides, out=str(run_dir))
-    device = resolve_device(cfg.device)
-    dtype = resolve_dtype(cfg.dtype, device, warn=say)
+    trainer_cls, device, dtype = _backend(cfg, say)
     resolve_source(data)
     corpus = load_corpus(data, cfg.tokenizer, cfg.val_frac, cfg.min_count, vocab=ckpt.vocab)
     require(corpus.fingerprint == ckpt.meta["data"]["fingerprint"],
             f"{data} is not the text {run_dir} was trained on (sha256 differs)",
             f"resume with the original data ({ckpt.meta['data']['source']}) or start a new run")
-    trainer = Trainer(ckpt.model.train(), corpus, cfg, device, dtype,
+    trainer = trainer_cls(ckpt.model.train(), corpus, cfg, device, dtype,
                       _callbacks(run_dir, cfg, _data_info(corpus), progress))
     trainer.load_state_dict(ckpt.trainer_state(device))
     say(f"rnnlab: resuming {run_dir} at step {trainer.progress.step}")

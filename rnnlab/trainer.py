@@ -61,7 +61,7 @@ class Trainer:
     def __post_init__(self):
         self.model.to(self.device)
         self.stream = TokenStream(self.corpus.train, self.cfg.batch_size, self.cfg.seq_len)
-        self.optimizer = build_optimizer(self.model.parameters(), self.cfg)
+        self.optimizer = self.make_optimizer()
         self.progress = Progress()
         self.state = None                      # carried hidden state
         self.train_loss = float("nan")         # mean loss over the last log interval
@@ -73,28 +73,40 @@ class Trainer:
         self._loss_sum = torch.zeros((), device=self.device)
         self._loss_count = 0
 
+    def make_optimizer(self):
+        return build_optimizer(self.model.parameters(), self.cfg)
+
     # ------------------------------------------------------------------ resume
     def state_dict(self) -> dict:
         """Everything needed to continue exactly where this run is."""
         return {
             "progress": vars(self.progress).copy(),
-            "optimizer": self.optimizer.state_dict(),
-            "hidden": list(self.state) if self.state is not None else [],
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks if hasattr(cb, "state_dict")},
+            **self.backend_state(),
         }
 
     def load_state_dict(self, d: dict) -> None:
         self.progress = Progress(**d["progress"])
+        for cb in self.callbacks:
+            if hasattr(cb, "load_state_dict") and type(cb).__name__ in d["callbacks"]:
+                cb.load_state_dict(d["callbacks"][type(cb).__name__])
+        self.load_backend_state(d)
+
+    def backend_state(self) -> dict:
+        """Optimizer, carried hidden state and RNG states."""
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "hidden": list(self.state) if self.state is not None else [],
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
+
+    def load_backend_state(self, d: dict) -> None:
         self.optimizer.load_state_dict(d["optimizer"])
         self.state = tuple(h.to(self.device) for h in d["hidden"]) or None
         torch.set_rng_state(d["torch_rng"].cpu())
         if d["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([s.cpu() for s in d["cuda_rng"]])
-        for cb in self.callbacks:
-            if hasattr(cb, "load_state_dict") and type(cb).__name__ in d["callbacks"]:
-                cb.load_state_dict(d["callbacks"][type(cb).__name__])
 
     # ------------------------------------------------------------------ loop
     def emit(self, event: str) -> None:
@@ -114,13 +126,17 @@ class Trainer:
     def time_fraction(self) -> float:
         return self.progress.elapsed_s / (self.cfg.max_minutes * 60) if self.cfg.max_minutes else 0.0
 
+    def current_lr(self) -> float:
+        p = self.progress
+        return self.cfg.lr * p.lr_scale * lr_factor(self.cfg, p.step, self.time_fraction())
+
     def train_step(self) -> None:
         """One TBPTT chunk: forward from the carried state, backward, clip, update."""
         cfg, p = self.cfg, self.progress
         if self.stream.starts_epoch(p.step) or self.state is None:
             self.state = self.model.init_state(cfg.batch_size)
         x, y = self.stream.batch(p.step, self.device)                    # (B, T) each
-        self.lr = cfg.lr * p.lr_scale * lr_factor(cfg, p.step, self.time_fraction())
+        self.lr = self.current_lr()
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr
         with autocast(self.device, self.dtype):

@@ -53,10 +53,9 @@ def test_lstm_cell_with_open_forget_gate_and_closed_input_keeps_memory():
 
 def test_lstm_forget_bias_starts_at_one():
     model = LanguageModel(ModelConfig(vocab_size=10, hidden=8, layers=2))
-    rnn = model.recurrent.rnn
     for k in range(2):
-        total = getattr(rnn, f"bias_ih_l{k}") + getattr(rnn, f"bias_hh_l{k}")
-        assert torch.all(total[8:16] == 1.0)
+        _, _, b_ih, b_hh = model.recurrent.layer_weights(k)
+        assert torch.all((b_ih + b_hh)[8:16] == 1.0)
 
 
 @pytest.mark.parametrize("embed", [0, 16])

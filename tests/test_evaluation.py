@@ -48,3 +48,18 @@ def test_warmup_then_cosine_to_floor():
 def test_short_runs_share_the_default_horizon():
     a, b = TrainConfig(max_steps=50), TrainConfig(max_steps=100)
     assert [lr_factor(a, s) for s in range(50)] == [lr_factor(b, s) for s in range(50)]
+
+
+def test_long_texts_read_as_rows_still_score_every_token_once():
+    torch.manual_seed(0)
+    model = LanguageModel(ModelConfig(vocab_size=20, hidden=12, layers=1, embed=6)).double()
+    tokens = np.random.default_rng(1).integers(0, 20, 1003).astype(np.uint8)
+    x = torch.from_numpy(tokens.astype(np.int64))
+    model.eval()
+    expected = 0.0
+    for a, b in [(0, 300), (300, 600), (600, 900), (900, 1002)]:   # 3 rows of 300, remainder of 102
+        logits, _ = model(x[None, a:b])
+        expected += F.cross_entropy(logits[0], x[a + 1:b + 1], reduction="sum").item()
+    score = evaluate(model, tokens, torch.device("cpu"), chunk=64, row_tokens=300)
+    assert score.n_tokens == 1002
+    assert score.nats == pytest.approx(expected / 1002, rel=1e-12)

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import ModelConfig
-from .recurrent import Recurrent
+from .recurrent import Recurrent, locked_dropout
 
 State = tuple[Tensor, ...]
 
@@ -20,7 +20,6 @@ class LanguageModel(nn.Module):
         V = cfg.vocab_size
         self.embed = nn.Embedding(V, cfg.embed) if cfg.embed > 0 else None   # None = one-hot input
         self.recurrent = Recurrent(cfg.model, cfg.embed or V, cfg.hidden, cfg.layers, cfg.dropout)
-        self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden, V)
 
     def inputs(self, tokens: Tensor) -> Tensor:
@@ -30,9 +29,10 @@ class LanguageModel(nn.Module):
         return self.embed(tokens)                                                      # (B, T, E)
 
     def forward(self, tokens: Tensor, state: State | None = None, use_cells: bool = False):
-        x = self.drop(self.inputs(tokens))                        # (B, T, D)
-        y, state = self.recurrent(x, state, use_cells=use_cells)  # (B, T, H)
-        logits = self.head(self.drop(y))                          # (B, T, V)
+        p = self.cfg.dropout
+        x = locked_dropout(self.inputs(tokens), p, self.training)          # (B, T, D)
+        y, state = self.recurrent(x, state, use_cells=use_cells)            # (B, T, H)
+        logits = self.head(locked_dropout(y, p, self.training))             # (B, T, V)
         return logits, state
 
     def init_state(self, batch_size: int) -> State:

@@ -29,11 +29,14 @@ class TokenStream:
         self.batch_size, self.seq_len = batch_size, seq_len
         self.chunks_per_epoch = (row_len - 1) // seq_len
 
-    def batch(self, index: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        """Chunk `index` (counted from the first epoch on): x, y each (B, T) int64 on `device`."""
+    def window(self, index: int) -> np.ndarray:
+        """Chunk `index` (counted from the first epoch on) as a (B, T+1) int64 array: x = [:, :-1], y = [:, 1:]."""
         start = (index % self.chunks_per_epoch) * self.seq_len
-        window = np.ascontiguousarray(self.rows[:, start: start + self.seq_len + 1])  # (B, T+1)
-        window = torch.from_numpy(window.astype(np.int64)).to(device, non_blocking=True)
+        return self.rows[:, start: start + self.seq_len + 1].astype(np.int64)
+
+    def batch(self, index: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Chunk `index`: x, y each (B, T) int64 tensors on `device`."""
+        window = torch.from_numpy(self.window(index)).to(device, non_blocking=True)   # (B, T+1)
         return window[:, :-1], window[:, 1:]
 
     def starts_epoch(self, index: int) -> bool:

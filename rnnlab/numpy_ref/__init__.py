@@ -1,0 +1,1 @@
+"""From-scratch NumPy RNN / LSTM / GRU with hand-written backpropagation through time."""

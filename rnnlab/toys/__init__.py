@@ -1,0 +1,1 @@
+"""The lectures' toy problems."""
