@@ -10,7 +10,7 @@ from . import __version__
 from .config import MODEL_KINDS, OPTIMIZERS, TOKENIZERS, ModelConfig, SampleConfig, TrainConfig
 from .errors import RnnlabError
 
-MODEL_FLAGS = {"model": str, "layers": int, "hidden": int, "embed": int, "dropout": float}
+MODEL_FLAGS = {"model": str, "layers": int, "hidden": int, "embed": int, "dropout": float, "forget_bias": float}
 TRAIN_FLAGS = {
     "data": str, "tokenizer": str, "min_count": int, "val_frac": float, "seq_len": int, "batch_size": int,
     "optimizer": str, "lr": float, "momentum": float, "weight_decay": float, "grad_clip": float, "clip_value": float,
@@ -25,7 +25,9 @@ HELP = {
     "layers": f"stacked recurrent layers (default {M.layers})",
     "hidden": f"units per layer (default {M.hidden})",
     "embed": f"embedding size; 0 feeds one-hot vectors as in the lectures (default {M.embed})",
-    "dropout": f"dropout on embeddings, between layers and before the output (default {M.dropout})",
+    "dropout": f"locked dropout on embeddings, between layers and before the output (default {M.dropout})",
+    "forget_bias": f"LSTM forget-gate bias at initialisation; 1 is the classic advice, 0 trained faster here "
+                   f"(see README) (default {M.forget_bias:g})",
     "data": f"text file, or a bundled corpus name from `rnnlab datasets` (default {T.data})",
     "tokenizer": f"{', '.join(TOKENIZERS)}: Unicode characters, raw bytes (any file), or words (default {T.tokenizer})",
     "min_count": f"word tokenizer: words seen fewer times become <unk> (default {T.min_count})",
@@ -125,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--out", default="gradflow", help="directory for sweep.png, rnn_vs_lstm.png, gradflow.json")
     f.add_argument("--seed", type=int, default=0, help="seed for the random matrices and inputs (default 0)")
     f.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+    from .hmm.cli import add_parser as add_hmm
+    add_hmm(sub, Parser)
 
     toy = sub.add_parser("toy", help="the lectures' toy problems").add_subparsers(dest="toy", required=True,
                                                                                  parser_class=Parser)
@@ -254,8 +259,14 @@ def cmd_toy(args) -> int:
     return 0
 
 
+def cmd_hmm(args) -> int:
+    from .hmm.cli import run
+    return run(args)
+
+
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "datasets": cmd_datasets,
-            "gradcheck": cmd_gradcheck, "gradflow": cmd_gradflow, "toy": cmd_toy}
+            "gradcheck": cmd_gradcheck, "gradflow": cmd_gradflow, "toy": cmd_toy, "hmm": cmd_hmm}
+
 
 
 def main(argv=None) -> int:

@@ -40,6 +40,7 @@ class ModelConfig(_Dict):
     hidden: int = 512
     layers: int = 2
     dropout: float = 0.2         # on the embedding, between layers, before the head
+    forget_bias: float = 0.0     # LSTM forget-gate bias at initialisation (1 = Jozefowicz et al.; see README)
 
     def __post_init__(self):
         require(self.model in MODEL_KINDS, f"unknown model {self.model!r}", "use --model lstm, gru or rnn")

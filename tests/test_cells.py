@@ -51,8 +51,8 @@ def test_lstm_cell_with_open_forget_gate_and_closed_input_keeps_memory():
     torch.testing.assert_close(c_new, c)
 
 
-def test_lstm_forget_bias_starts_at_one():
-    model = LanguageModel(ModelConfig(vocab_size=10, hidden=8, layers=2))
+def test_lstm_forget_bias_starts_where_asked():
+    model = LanguageModel(ModelConfig(vocab_size=10, hidden=8, layers=2, forget_bias=1.0))
     for k in range(2):
         _, _, b_ih, b_hh = model.recurrent.layer_weights(k)
         assert torch.all((b_ih + b_hh)[8:16] == 1.0)

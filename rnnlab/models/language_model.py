@@ -19,7 +19,8 @@ class LanguageModel(nn.Module):
         self.cfg = cfg
         V = cfg.vocab_size
         self.embed = nn.Embedding(V, cfg.embed) if cfg.embed > 0 else None   # None = one-hot input
-        self.recurrent = Recurrent(cfg.model, cfg.embed or V, cfg.hidden, cfg.layers, cfg.dropout)
+        self.recurrent = Recurrent(cfg.model, cfg.embed or V, cfg.hidden, cfg.layers, cfg.dropout,
+                                   cfg.forget_bias)
         self.head = nn.Linear(cfg.hidden, V)
 
     def inputs(self, tokens: Tensor) -> Tensor:

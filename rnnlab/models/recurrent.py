@@ -33,13 +33,14 @@ def locked_dropout(x: Tensor, p: float, training: bool) -> Tensor:
 class Recurrent(nn.Module):
     """`layers` recurrent layers of `hidden` units; locked dropout on the outputs of all but the last."""
 
-    def __init__(self, kind: str, input_size: int, hidden: int, layers: int, dropout: float = 0.0):
+    def __init__(self, kind: str, input_size: int, hidden: int, layers: int, dropout: float = 0.0,
+                 forget_bias: float = 1.0):
         super().__init__()
         self.kind, self.hidden, self.num_layers, self.dropout = kind, hidden, layers, dropout
         self.layers = nn.ModuleList(_TORCH_MODULES[kind](input_size if k == 0 else hidden, hidden, 1, batch_first=True)
                                     for k in range(layers))
         if kind == "lstm":
-            self._init_forget_bias(1.0)
+            self._init_forget_bias(forget_bias)
 
     @torch.no_grad()
     def _init_forget_bias(self, value: float) -> None:

@@ -1,0 +1,1 @@
+"""Discrete hidden Markov models: forward-backward, Baum-Welch, Viterbi, sampling."""

@@ -1,0 +1,87 @@
+"""`rnnlab hmm ...`: flags in, library calls out."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(sub, parser_class) -> None:
+    hmm = sub.add_parser("hmm", help="hidden Markov models: train, sample, the letters and landscape experiments")
+    cmds = hmm.add_subparsers(dest="hmm_command", required=True, parser_class=parser_class)
+
+    t = cmds.add_parser("train", help="fit an HMM language model; validation bits/char on the RNNs' split",
+                        description="Baum-Welch on the first 90%% of the text, scored on the last 10%%.")
+    t.add_argument("--data", default="tiny_shakespeare", help="text file or bundled corpus (default tiny_shakespeare)")
+    t.add_argument("--states", type=int, default=16, help="hidden states K (default 16)")
+    t.add_argument("--letters", action="store_true", help="model only a-z and space (27 symbols)")
+    t.add_argument("--iters", type=int, default=100, help="maximum EM iterations (default 100)")
+    t.add_argument("--tol", type=float, default=1e-3, help="stop when the log-likelihood gains less (default 1e-3)")
+    t.add_argument("--val-frac", type=float, default=0.1, help="held-out fraction (default 0.1)")
+    t.add_argument("--seed", type=int, default=0, help="seed of the random start (default 0)")
+    t.add_argument("--out", help="run directory to write (hmm.npz, config.json)")
+    t.add_argument("--json", action="store_true", help="print the result as one JSON object")
+
+    s = cmds.add_parser("sample", help="generate text from a fitted HMM")
+    s.add_argument("run", metavar="RUN", help="directory written by `rnnlab hmm train --out`")
+    s.add_argument("-n", "--length", type=int, default=300, help="symbols to generate (default 300)")
+    s.add_argument("--seed", type=int, default=None, help="same seed, same text")
+
+    le = cmds.add_parser("letters", help="2-state HMM on letters: the vowel/consonant phase transition",
+                         description="Fit a 2-state HMM to a-z and space from a near-uniform start and run EM "
+                         "for every iteration (no early stop), recording the curves of the lecture.")
+    le.add_argument("--data", default="tiny_shakespeare", help="text (default tiny_shakespeare)")
+    le.add_argument("--chars", type=int, default=20000, help="letters used (default 20000)")
+    le.add_argument("--iters", type=int, default=1000, help="EM iterations (default 1000)")
+    le.add_argument("--seed", type=int, default=0, help="seed of the tiny tilt off uniform (default 0)")
+    le.add_argument("--out", default="hmm-letters", help="directory for letters.json and letters.png")
+    le.add_argument("--json", action="store_true", help="print loglik, transition_iteration, groups, final_loglik")
+
+    la = cmds.add_parser("landscape", help="heat map: EM's result against its starting point",
+                         description="Fit the two emission parameters of a 2-state bit HMM from every point of "
+                         "a grid and draw the final log-likelihood.")
+    la.add_argument("--grid", type=int, default=41, help="grid points per axis (default 41)")
+    la.add_argument("--bits", type=int, default=2000, help="length of the training sequence (default 2000)")
+    la.add_argument("--out", default="hmm-landscape", help="directory for landscape.json and landscape.png")
+    la.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+
+def run(args) -> int:
+    from . import experiments, lm
+    from ..errors import require
+    from ..text.corpus import read_text, resolve_source
+    if args.hmm_command == "train":
+        require(args.states > 0, f"--states must be positive, got {args.states}", "pass e.g. --states 16")
+        result = lm.fit_language_model(args.data, args.states, args.letters, args.val_frac, args.iters, args.tol,
+                                       args.seed, args.out)
+        print(json.dumps(result) if args.json else
+              f"{args.states}-state HMM: validation {result['val_bits_per_char']:.4f} bits/char "
+              f"({result['val_nats_per_char']:.4f} nats) after {result['iterations']} EM iterations")
+    elif args.hmm_command == "sample":
+        require(args.length > 0, f"-n must be positive, got {args.length}", "pass e.g. -n 300")
+        sys.stdout.write(lm.sample_text(args.run, args.length, args.seed) + "\n")
+    elif args.hmm_command == "letters":
+        text = read_text(resolve_source(args.data), args.data)
+        result = experiments.letters(text, args.chars, args.iters, args.seed)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        experiments.save_json(result, out / "letters.json")
+        experiments.plot_letters(result, out)
+        summary = {k: result[k] for k in ("loglik", "transition_iteration", "groups", "final_loglik")}
+        print(json.dumps(summary) if args.json else
+              f"phase transition at iteration {result['transition_iteration']}; groups: "
+              f"{''.join(result['groups'][0])!r} | {''.join(result['groups'][1])!r}; "
+              f"final log-likelihood {result['final_loglik']:.1f}; plots in {out}/")
+    else:
+        result = experiments.landscape(args.grid, args.bits)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        experiments.save_json(result, out / "landscape.json")
+        experiments.plot_landscape(result, out)
+        final = result["final_loglik"]
+        summary = {"best": max(map(max, final)), "worst": min(map(min, final)), "true_loglik": result["true_loglik"],
+                   "distinct_optima": result["distinct_optima"], "png": str(out / "landscape.png")}
+        print(json.dumps(summary) if args.json else
+              f"final log-likelihood from {summary['worst']:.1f} to {summary['best']:.1f} across starting points "
+              f"({summary['distinct_optima']} distinct values); heat map in {summary['png']}")
+    return 0

@@ -1,0 +1,121 @@
+"""The lectures' HMM experiments: vowels and consonants from letters, and EM's dependence on its start."""
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+
+import numpy as np
+
+from .model import DiscreteHMM
+
+LETTERS = string.ascii_lowercase + " "
+
+
+def letters_only(text: str) -> np.ndarray:
+    """Lower-case a-z plus space (every other run of characters becomes one space) -> symbols 0..26."""
+    lut = np.full(0x110000 if max(map(ord, text), default=0) > 255 else 256, 26, dtype=np.int64)
+    for i, c in enumerate(string.ascii_lowercase):
+        lut[ord(c)] = lut[ord(c.upper())] = i
+    codes = lut[np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)]
+    keep = np.ones(len(codes), bool)
+    keep[1:] = ~((codes[1:] == 26) & (codes[:-1] == 26))        # collapse runs of spaces
+    return codes[keep]
+
+
+def letters(text: str, chars: int = 20000, iters: int = 1000, seed: int = 0) -> dict:
+    """2-state HMM on the first `chars` letters from a near-uniform start, EM run for all `iters` steps."""
+    X = letters_only(text)[:chars]
+    counts = np.bincount(X, minlength=27)
+    curves = []
+
+    def record(it, loglik, model):
+        curves.append((model.emission_counts_[0] / np.maximum(counts, 1)).tolist())   # mean P(state 0 | letter)
+
+    hmm = DiscreteHMM(2, 27, n_iter=iters, tol=-np.inf, init="uniform", seed=seed)
+    hmm.fit(X, callback=record)
+    spread = np.array([max(c[:26]) - min(c[:26]) for c in curves])
+    transition = int(np.argmax(spread > 0.5)) + 1 if (spread > 0.5).any() else None
+    final = np.array(curves[-1])
+    first = [LETTERS[i] for i in range(27) if counts[i] and final[i] > 0.5]
+    second = [LETTERS[i] for i in range(27) if counts[i] and final[i] <= 0.5]
+    groups = sorted([first, second], key=lambda g: "e" not in g)   # the vowel group first
+    return {"loglik": hmm.history_, "final_loglik": hmm.score(X), "transition_iteration": transition,
+            "groups": groups, "posterior_state0": {LETTERS[i]: [c[i] for c in curves] for i in range(27)},
+            "n_chars": int(len(X))}
+
+
+def plot_letters(result: dict, out_dir: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
+    a1.plot(range(1, len(result["loglik"]) + 1), result["loglik"])
+    a1.set_xlabel("EM iteration")
+    a1.set_ylabel("training log-likelihood (nats)")
+    a1.set_title("Baum-Welch on letters: plateau, then the split")
+    vowels = set(result["groups"][0])
+    for letter, curve in result["posterior_state0"].items():
+        a2.plot(range(1, len(curve) + 1), curve, color="C3" if letter in vowels else "C0", lw=0.8)
+        a2.annotate(letter if letter != " " else "␣", (len(curve), curve[-1]), fontsize=7)
+    a2.set_xlabel("EM iteration")
+    a2.set_ylabel("P(state 0 | letter)")
+    a2.set_title("posterior of each letter (red: the group with 'e')")
+    for ax in (a1, a2):
+        ax.set_xscale("log")
+        ax.grid(alpha=0.3)
+        if result["transition_iteration"]:
+            ax.axvline(result["transition_iteration"], color="k", ls=":", lw=1)
+    fig.tight_layout()
+    fig.savefig(out_dir / "letters.png", dpi=100)
+    plt.close(fig)
+
+
+# the two-parameter model of the landscape: fixed start and transitions, emissions P(1 | state) = alpha, beta
+LANDSCAPE_TRANS = np.array([[0.95, 0.05], [0.2, 0.8]])
+LANDSCAPE_START = np.array([0.8, 0.2])
+
+
+def landscape(grid: int = 41, n_bits: int = 2000, iters: int = 200, true=(0.1, 0.7), seed: int = 0) -> dict:
+    """Final training log-likelihood of EM over (alpha, beta) started from every point of a grid."""
+    truth = DiscreteHMM(2, 2, seed=seed)
+    truth.startprob, truth.transmat = LANDSCAPE_START, LANDSCAPE_TRANS
+    truth.emissionprob = np.array([[1 - true[0], true[0]], [1 - true[1], true[1]]])
+    X, _ = truth.sample(n_bits, seed=seed)
+    values = np.linspace(0.01, 0.99, grid)
+    final = np.empty((grid, grid))
+    ends = np.empty((grid, grid, 2))
+    for i, a0 in enumerate(values):
+        for j, b0 in enumerate(values):
+            hmm = DiscreteHMM(2, 2, n_iter=iters, tol=1e-9, init="keep", params="e")
+            hmm.startprob, hmm.transmat = LANDSCAPE_START, LANDSCAPE_TRANS
+            hmm.emissionprob = np.array([[1 - a0, a0], [1 - b0, b0]])
+            hmm.fit(X)
+            final[i, j] = hmm.score(X)
+            ends[i, j] = hmm.emissionprob[:, 1]
+    return {"alpha0": values.tolist(), "beta0": values.tolist(), "final_loglik": final.tolist(),
+            "end_alpha_beta": ends.tolist(), "true": list(true), "true_loglik": truth.score(X),
+            "distinct_optima": int(len(np.unique(np.round(final, 2))))}
+
+
+def plot_landscape(result: dict, out_dir: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    v = result["alpha0"]
+    fig, ax = plt.subplots(figsize=(6, 5))
+    im = ax.imshow(np.array(result["final_loglik"]).T, origin="lower", extent=(v[0], v[-1], v[0], v[-1]),
+                   cmap="viridis", aspect="equal")
+    ax.plot(*result["true"], "r*", ms=12, label="parameters that made the data")
+    ax.set_xlabel("alpha0 = initial P(1 | state 0)")
+    ax.set_ylabel("beta0 = initial P(1 | state 1)")
+    ax.set_title("EM's final log-likelihood depends on where it starts")
+    fig.colorbar(im, label="final training log-likelihood")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / "landscape.png", dpi=100)
+    plt.close(fig)
+
+
+def save_json(result: dict, path: Path) -> None:
+    path.write_text(json.dumps(result) + "\n")

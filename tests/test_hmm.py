@@ -1,0 +1,108 @@
+"""Discrete HMM: textbook numbers, brute force over all paths, EM monotone, hmmlearn parity."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from rnnlab.hmm.model import DiscreteHMM
+
+
+def wikipedia_hmm():
+    """Wikipedia's Viterbi example: Healthy/Fever emitting normal/cold/dizzy."""
+    hmm = DiscreteHMM(2, 3)
+    hmm.startprob = np.array([0.6, 0.4])
+    hmm.transmat = np.array([[0.7, 0.3], [0.4, 0.6]])
+    hmm.emissionprob = np.array([[0.5, 0.4, 0.1], [0.1, 0.3, 0.6]])
+    return hmm
+
+
+def test_textbook_forward_and_viterbi():
+    hmm = wikipedia_hmm()
+    X = np.array([0, 1, 2])                                  # normal, cold, dizzy
+    assert hmm.score(X) == pytest.approx(math.log(0.03628), rel=1e-12)
+    path, logp = hmm.decode(X)
+    assert path.tolist() == [0, 0, 1]                        # Healthy, Healthy, Fever
+    assert logp == pytest.approx(math.log(0.01512), rel=1e-12)
+
+
+def brute_force(hmm, X):
+    """p(X) and P(s_t = k | X) by enumerating every state path."""
+    K, T = hmm.n_states, len(X)
+    total, post = 0.0, np.zeros((T, K))
+    for path in itertools.product(range(K), repeat=T):
+        p = hmm.startprob[path[0]] * hmm.emissionprob[path[0], X[0]]
+        for t in range(1, T):
+            p *= hmm.transmat[path[t - 1], path[t]] * hmm.emissionprob[path[t], X[t]]
+        total += p
+        for t, k in enumerate(path):
+            post[t, k] += p
+    return total, post / total
+
+
+@pytest.mark.parametrize("T", [1, 2, 4, 6])
+def test_score_and_posteriors_match_enumeration(T):
+    hmm = DiscreteHMM(3, 4, init="random", seed=T)
+    hmm._initialise("random")
+    X = np.random.default_rng(T).integers(0, 4, T)
+    p, post = brute_force(hmm, X)
+    assert hmm.score(X) == pytest.approx(math.log(p), rel=1e-12)
+    np.testing.assert_allclose(hmm.posteriors(X), post, rtol=1e-10, atol=1e-14)
+
+
+def test_em_never_decreases_the_likelihood_and_recovers_structure():
+    truth = wikipedia_hmm()
+    X, _ = truth.sample(5000, seed=1)
+    hmm = DiscreteHMM(2, 3, n_iter=200, tol=1e-10, seed=3).fit(X)
+    assert np.all(np.diff(hmm.history_) >= -1e-9 * abs(hmm.history_[-1]))
+    assert hmm.score(X) >= truth.score(X) - 5.0            # as good as the generating model (up to EM's optimum)
+
+
+def test_long_sequences_do_not_underflow_and_zero_probability_is_not_nan():
+    hmm = wikipedia_hmm()
+    X, _ = hmm.sample(1_000_000, seed=0)
+    assert np.isfinite(hmm.score(X)) and hmm.score(X) < -9e5
+    hmm.emissionprob = np.array([[0.5, 0.5, 0.0], [0.5, 0.5, 0.0]])
+    assert hmm.score(np.array([0, 1, 2, 0])) == -np.inf
+    assert not np.isnan(hmm.posteriors(np.array([0, 1, 0]))).any()
+
+
+def test_many_sequences_with_lengths():
+    hmm = wikipedia_hmm()
+    a, b = np.array([0, 1, 2]), np.array([2, 2])
+    assert hmm.score(np.concatenate([a, b]), [3, 2]) == pytest.approx(hmm.score(a) + hmm.score(b))
+
+
+hmmlearn = pytest.importorskip("hmmlearn.hmm", reason="hmmlearn is a dev dependency")
+
+
+def _peer(ours):
+    peer = hmmlearn.CategoricalHMM(ours.n_states, n_iter=1, tol=0, init_params="", params="ste", implementation="scaling")
+    peer.n_features = ours.n_symbols
+    peer.startprob_, peer.transmat_, peer.emissionprob_ = ours.startprob, ours.transmat, ours.emissionprob
+    return peer
+
+
+def _path_logp(hmm, X, path):
+    return (np.log(hmm.startprob[path[0]]) + np.log(hmm.transmat[path[:-1], path[1:]]).sum()
+            + np.log(hmm.emissionprob[path, X]).sum())
+
+
+def test_parity_with_hmmlearn():
+    rng = np.random.default_rng(0)
+    ours = DiscreteHMM(4, 6, seed=0)
+    ours._initialise("random")
+    X = rng.integers(0, 6, 3000)
+    peer = _peer(ours)
+    assert ours.score(X) == pytest.approx(peer.score(X[:, None]), rel=1e-8)
+    path, logp = ours.decode(X)
+    peer_logp, peer_path = peer.decode(X[:, None], algorithm="viterbi")
+    assert logp == pytest.approx(peer_logp, rel=1e-8)
+    # equally probable paths may differ where ties break differently; both must score the optimum
+    assert _path_logp(ours, X, path) == pytest.approx(peer_logp, rel=1e-8)
+    assert (path == peer_path).mean() > 0.99
+    np.testing.assert_allclose(ours.posteriors(X), peer.predict_proba(X[:, None]), rtol=1e-8, atol=1e-12)
+    ours.em_step([X])
+    peer.fit(X[:, None])                                    # one EM step from the same parameters
+    for a, b in [(ours.startprob, peer.startprob_), (ours.transmat, peer.transmat_), (ours.emissionprob, peer.emissionprob_)]:
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12)
