@@ -33,7 +33,11 @@ def add_parser(sub, parser_class) -> None:
     le.add_argument("--data", default="tiny_shakespeare", help="text (default tiny_shakespeare)")
     le.add_argument("--chars", type=int, default=20000, help="letters used (default 20000)")
     le.add_argument("--iters", type=int, default=1000, help="EM iterations (default 1000)")
-    le.add_argument("--seed", type=int, default=0, help="seed of the tiny tilt off uniform (default 0)")
+    le.add_argument("--seed", type=int, default=0, help="seed of the first start's tiny tilt off uniform (default 0)")
+    le.add_argument("--restarts", type=int, default=4, help="near-uniform starts; the most likely result is "
+                    "reported, every start's outcome is listed (default 4)")
+    le.add_argument("--keep-labels", action="store_true", help="keep play speaker labels ('ROMEO:' lines), "
+                    "which are names rather than English text; by default they are dropped")
     le.add_argument("--out", default="hmm-letters", help="directory for letters.json and letters.png")
     le.add_argument("--json", action="store_true", help="print loglik, transition_iteration, groups, final_loglik")
 
@@ -62,12 +66,14 @@ def run(args) -> int:
         sys.stdout.write(lm.sample_text(args.run, args.length, args.seed) + "\n")
     elif args.hmm_command == "letters":
         text = read_text(resolve_source(args.data), args.data)
-        result = experiments.letters(text, args.chars, args.iters, args.seed)
+        require(args.chars > 1 and args.iters > 0 and args.restarts > 0, "--chars, --iters and --restarts must be "
+                "positive", "pass e.g. --chars 20000 --iters 1000")
+        result = experiments.letters(text, args.chars, args.iters, args.seed, args.restarts, args.keep_labels)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         experiments.save_json(result, out / "letters.json")
         experiments.plot_letters(result, out)
-        summary = {k: result[k] for k in ("loglik", "transition_iteration", "groups", "final_loglik")}
+        summary = {k: result[k] for k in ("loglik", "transition_iteration", "groups", "final_loglik", "restarts")}
         print(json.dumps(summary) if args.json else
               f"phase transition at iteration {result['transition_iteration']}; groups: "
               f"{''.join(result['groups'][0])!r} | {''.join(result['groups'][1])!r}; "

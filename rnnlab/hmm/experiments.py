@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import string
 from pathlib import Path
 
@@ -23,9 +24,23 @@ def letters_only(text: str) -> np.ndarray:
     return codes[keep]
 
 
-def letters(text: str, chars: int = 20000, iters: int = 1000, seed: int = 0) -> dict:
-    """2-state HMM on the first `chars` letters from a near-uniform start, EM run for all `iters` steps."""
+SPEAKER_LABEL = re.compile(r"(?m)^[A-Z][A-Za-z '-]*:\n")   # "ROMEO:" alone on a line, in plays
+
+
+def letters(text: str, chars: int = 20000, iters: int = 1000, seed: int = 0, restarts: int = 4,
+            keep_labels: bool = False) -> dict:
+    """2-state HMM on the first `chars` letters, EM run for all `iters` steps from `restarts` near-uniform
+    starts; the curves are those of the start that ends with the highest likelihood."""
+    if not keep_labels:
+        text = SPEAKER_LABEL.sub("", text)
     X = letters_only(text)[:chars]
+    runs = [_letters_run(X, iters, seed + r) for r in range(restarts)]
+    best = max(runs, key=lambda r: r["final_loglik"])
+    best["restarts"] = [{k: r[k] for k in ("seed", "final_loglik", "transition_iteration", "groups")} for r in runs]
+    return best
+
+
+def _letters_run(X: np.ndarray, iters: int, seed: int) -> dict:
     counts = np.bincount(X, minlength=27)
     curves = []
 
@@ -42,7 +57,7 @@ def letters(text: str, chars: int = 20000, iters: int = 1000, seed: int = 0) -> 
     groups = sorted([first, second], key=lambda g: "e" not in g)   # the vowel group first
     return {"loglik": hmm.history_, "final_loglik": hmm.score(X), "transition_iteration": transition,
             "groups": groups, "posterior_state0": {LETTERS[i]: [c[i] for c in curves] for i in range(27)},
-            "n_chars": int(len(X))}
+            "n_chars": int(len(X)), "seed": seed}
 
 
 def plot_letters(result: dict, out_dir: Path) -> None:
