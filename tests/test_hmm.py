@@ -106,3 +106,27 @@ def test_parity_with_hmmlearn():
     peer.fit(X[:, None])                                    # one EM step from the same parameters
     for a, b in [(ours.startprob, peer.startprob_), (ours.transmat, peer.transmat_), (ours.emissionprob, peer.emissionprob_)]:
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12)
+
+
+def test_letters_experiment_finds_vowels_after_a_plateau():
+    from rnnlab.hmm.experiments import letters
+    from tests.conftest import SHAKESPEARE
+    result = letters(SHAKESPEARE.read_text(), chars=20000, iters=900, restarts=2, seed=1)
+    assert set(result["groups"][0]) == set("aeiou ")
+    assert 300 < result["transition_iteration"] < 900       # a long plateau first (the lectures: ~650)
+    assert len(result["loglik"]) == 900 and result["final_loglik"] > result["loglik"][100] + 1000
+
+
+def test_hmm_cli_train_sample_and_errors(small_text, tmp_path):
+    import json
+
+    from tests.conftest import run_cli
+    code, out, err = run_cli("hmm", "train", "--data", small_text, "--states", 4, "--iters", 5, "--out",
+                             tmp_path / "h", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert 2.0 < result["val_bits_per_char"] < 6.1 and result["iterations"] == 5
+    a = run_cli("hmm", "sample", tmp_path / "h", "-n", 50, "--seed", 1)[1]
+    assert a == run_cli("hmm", "sample", tmp_path / "h", "-n", 50, "--seed", 1)[1] and len(a) == 51
+    code, _, err = run_cli("hmm", "sample", tmp_path / "nope")
+    assert code == 2 and len(err.strip().splitlines()) == 1
