@@ -12,12 +12,16 @@ from rnnlab.models.language_model import LanguageModel
 from rnnlab.schedule import lr_factor
 
 
-def test_chunked_evaluation_equals_one_pass():
+def _model_and_tokens(layers: int, n: int, seed: int):
+    """A float64 model in eval mode and n random tokens (as uint8 and as an int64 tensor)."""
     torch.manual_seed(0)
-    model = LanguageModel(ModelConfig(vocab_size=20, hidden=12, layers=2, embed=6)).double()
-    tokens = np.random.default_rng(0).integers(0, 20, 1001).astype(np.uint8)
-    x = torch.from_numpy(tokens.astype(np.int64))
-    model.eval()
+    model = LanguageModel(ModelConfig(vocab_size=20, hidden=12, layers=layers, embed=6)).double().eval()
+    tokens = np.random.default_rng(seed).integers(0, 20, n).astype(np.uint8)
+    return model, tokens, torch.from_numpy(tokens.astype(np.int64))
+
+
+def test_chunked_evaluation_equals_one_pass():
+    model, tokens, x = _model_and_tokens(layers=2, n=1001, seed=0)
     logits, _ = model(x[None, :-1])
     expected = F.cross_entropy(logits[0], x[1:]).item()
     score = evaluate(model, tokens, torch.device("cpu"), torch.float32, chunk=64)
@@ -51,11 +55,7 @@ def test_short_runs_share_the_default_horizon():
 
 
 def test_long_texts_read_as_rows_still_score_every_token_once():
-    torch.manual_seed(0)
-    model = LanguageModel(ModelConfig(vocab_size=20, hidden=12, layers=1, embed=6)).double()
-    tokens = np.random.default_rng(1).integers(0, 20, 1003).astype(np.uint8)
-    x = torch.from_numpy(tokens.astype(np.int64))
-    model.eval()
+    model, tokens, x = _model_and_tokens(layers=1, n=1003, seed=1)
     expected = 0.0
     for a, b in [(0, 300), (300, 600), (600, 900), (900, 1002)]:   # 3 rows of 300, remainder of 102
         logits, _ = model(x[None, a:b])
