@@ -10,7 +10,8 @@ from . import __version__
 from .config import MODEL_KINDS, OPTIMIZERS, TOKENIZERS, ModelConfig, SampleConfig, TrainConfig
 from .errors import RnnlabError
 
-MODEL_FLAGS = {"model": str, "layers": int, "hidden": int, "embed": int, "dropout": float, "forget_bias": float}
+MODEL_FLAGS = {"model": str, "layers": int, "hidden": int, "embed": int, "dropout": float, "forget_bias": float,
+               "init": str, "spectral_radius": float}
 TRAIN_FLAGS = {
     "data": str, "tokenizer": str, "min_count": int, "val_frac": float, "seq_len": int, "batch_size": int,
     "optimizer": str, "lr": float, "momentum": float, "weight_decay": float, "grad_clip": float, "clip_value": float,
@@ -28,6 +29,9 @@ HELP = {
     "dropout": f"locked dropout on embeddings, between layers and before the output (default {M.dropout})",
     "forget_bias": f"LSTM forget-gate bias at initialisation; 1 is the classic advice, 0 trained faster here "
                    f"(see README) (default {M.forget_bias:g})",
+    "init": "default (PyTorch's uniform init) or esn: recurrent weights sparse and scaled to --spectral-radius, "
+            "as echo state networks are (Sutskever 2012 then trains them with momentum)",
+    "spectral_radius": f"--init esn: spectral radius of each recurrent matrix (default {M.spectral_radius})",
     "data": f"text file, or a bundled corpus name from `rnnlab datasets` (default {T.data})",
     "tokenizer": f"{', '.join(TOKENIZERS)}: Unicode characters, raw bytes (any file), or words (default {T.tokenizer})",
     "min_count": f"word tokenizer: words seen fewer times become <unk> (default {T.min_count})",
@@ -128,8 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--seed", type=int, default=0, help="seed for the random matrices and inputs (default 0)")
     f.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
+    from .esn.cli import add_parser as add_esn
     from .hmm.cli import add_parser as add_hmm
     add_hmm(sub, Parser)
+    add_esn(sub, Parser)
 
     toy = sub.add_parser("toy", help="the lectures' toy problems").add_subparsers(dest="toy", required=True,
                                                                                  parser_class=Parser)
@@ -264,8 +270,14 @@ def cmd_hmm(args) -> int:
     return run(args)
 
 
+def cmd_esn(args) -> int:
+    from .esn.cli import run
+    return run(args)
+
+
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "datasets": cmd_datasets,
-            "gradcheck": cmd_gradcheck, "gradflow": cmd_gradflow, "toy": cmd_toy, "hmm": cmd_hmm}
+            "gradcheck": cmd_gradcheck, "gradflow": cmd_gradflow, "toy": cmd_toy, "hmm": cmd_hmm,
+            "esn": cmd_esn}
 
 
 

@@ -41,12 +41,16 @@ class ModelConfig(_Dict):
     layers: int = 2
     dropout: float = 0.2         # on the embedding, between layers, before the head
     forget_bias: float = 0.0     # LSTM forget-gate bias at initialisation (1 = Jozefowicz et al.; see README)
+    init: str = "default"        # default (PyTorch's uniform) | esn (sparse W_hh at a set spectral radius)
+    spectral_radius: float = 1.1  # --init esn: spectral radius of each recurrent matrix
 
     def __post_init__(self):
         require(self.model in MODEL_KINDS, f"unknown model {self.model!r}", "use --model lstm, gru or rnn")
         require_positive("--hidden", self.hidden)
         require_positive("--layers", self.layers)
         require_positive("--embed", self.embed, allow_zero=True)
+        require(self.init in ("default", "esn"), f"unknown init {self.init!r}", "use --init default or esn")
+        require_positive("--spectral-radius", self.spectral_radius)
         require(0.0 <= self.dropout < 1.0, f"--dropout must be in [0, 1), got {self.dropout}", "pass e.g. --dropout 0.2")
 
 

@@ -20,7 +20,7 @@ class LanguageModel(nn.Module):
         V = cfg.vocab_size
         self.embed = nn.Embedding(V, cfg.embed) if cfg.embed > 0 else None   # None = one-hot input
         self.recurrent = Recurrent(cfg.model, cfg.embed or V, cfg.hidden, cfg.layers, cfg.dropout,
-                                   cfg.forget_bias)
+                                   cfg.forget_bias, cfg.spectral_radius if cfg.init == "esn" else None)
         self.head = nn.Linear(cfg.hidden, V)
 
     def inputs(self, tokens: Tensor) -> Tensor:

@@ -34,13 +34,27 @@ class Recurrent(nn.Module):
     """`layers` recurrent layers of `hidden` units; locked dropout on the outputs of all but the last."""
 
     def __init__(self, kind: str, input_size: int, hidden: int, layers: int, dropout: float = 0.0,
-                 forget_bias: float = 1.0):
+                 forget_bias: float = 1.0, esn_radius: float | None = None):
         super().__init__()
         self.kind, self.hidden, self.num_layers, self.dropout = kind, hidden, layers, dropout
         self.layers = nn.ModuleList(_TORCH_MODULES[kind](input_size if k == 0 else hidden, hidden, 1, batch_first=True)
                                     for k in range(layers))
+        if esn_radius is not None:
+            self._init_esn(esn_radius)
         if kind == "lstm":
             self._init_forget_bias(forget_bias)
+
+    @torch.no_grad()
+    def _init_esn(self, radius: float, density: float = 0.1) -> None:
+        """Echo-state initialisation (Jaeger; Sutskever 2012): every H x H block of W_hh sparse and scaled
+        to spectral radius `radius`. Drawn from torch's RNG, so torch.manual_seed decides it."""
+        H = self.hidden
+        for k in range(self.num_layers):
+            W_hh = self.layer_weights(k)[1]                                   # (G*H, H)
+            for g in range(W_hh.shape[0] // H):
+                block = (torch.rand(H, H) * 2 - 1) * (torch.rand(H, H) < density)
+                current = torch.linalg.eigvals(block.double()).abs().max().item()
+                W_hh[g * H:(g + 1) * H] = (block * (radius / current if current > 0 else 1.0)).to(W_hh.dtype)
 
     @torch.no_grad()
     def _init_forget_bias(self, value: float) -> None:

@@ -1,0 +1,1 @@
+"""Echo state networks: a fixed random reservoir, a linear readout fitted by ridge regression."""

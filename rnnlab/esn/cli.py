@@ -1,0 +1,68 @@
+"""`rnnlab esn ...`: flags in, library calls out."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def add_parser(sub, parser_class) -> None:
+    esn = sub.add_parser("esn", help="echo state networks: frequency generator, Mackey-Glass, hyper-parameter sweep")
+    cmds = esn.add_subparsers(dest="esn_command", required=True, parser_class=parser_class)
+
+    f = cmds.add_parser("freqgen", help="Jaeger's frequency generator: a setting in, a sine of that frequency out",
+                        description="Train a reservoir with output feedback (teacher forcing, state noise); then "
+                        "it generates the sine itself, given only the frequency setting.")
+    f.add_argument("--units", type=int, default=400, help="reservoir size (default 400)")
+    f.add_argument("--seed", type=int, default=0, help="seed of the reservoir and the task (default 0)")
+    f.add_argument("--out", default="esn-freqgen", help="directory for freqgen.png and freqgen.json")
+    f.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+    m = cmds.add_parser("mackey-glass", help="Mackey-Glass (tau = 17): one-step and 84-step closed-loop NRMSE",
+                        description="Fit on 10,000 steps; one-step-ahead test NRMSE, and NRMSE after 84 free-running "
+                        "steps over many starts (Jaeger's convention: RMSE / std of the signal).")
+    m.add_argument("--units", type=int, default=500, help="reservoir size (default 500)")
+    m.add_argument("--trials", type=int, default=20, help="closed-loop starts (default 20)")
+    m.add_argument("--seed", type=int, default=0, help="seed of the reservoir (default 0)")
+    m.add_argument("--json", action="store_true", help="print one JSON object")
+
+    s = cmds.add_parser("sweep", help="grid of spectral radius x input scaling x leak rate (Mackey-Glass)",
+                        description="Hundreds of closed-form fits in seconds: the lectures' 'try many scales'.")
+    s.add_argument("--units", type=int, default=200, help="reservoir size (default 200)")
+    s.add_argument("--out", default="esn-sweep", help="directory for sweep.png and sweep.json")
+    s.add_argument("--json", action="store_true", help="print the best setting as one JSON object")
+
+
+def run(args) -> int:
+    from ..errors import require
+    from . import sweep, tasks
+    require(getattr(args, "units", 1) > 0, f"--units must be positive, got {args.units}", "pass e.g. --units 500")
+    if args.esn_command == "mackey-glass":
+        require(args.trials > 0, f"--trials must be positive, got {args.trials}", "pass e.g. --trials 20")
+        r = tasks.mackey_glass_benchmark(args.units, trials=args.trials, seed=args.seed)
+        print(json.dumps(r) if args.json else
+              f"Mackey-Glass, {args.units} units: one-step NRMSE {r['one_step_nrmse']:.2e}, "
+              f"84-step closed-loop NRMSE {r['nrmse84']:.2e} over {r['trials']} starts (fit {r['fit_seconds']:.1f} s)")
+        return 0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.esn_command == "freqgen":
+        r = tasks.frequency_generator(args.units, seed=args.seed)
+        (out / "freqgen.json").write_text(json.dumps(r) + "\n")
+        tasks.plot_frequency(r, out / "freqgen.png")
+        summary = {k: r[k] for k in ("nrmse", "nrmse_first_100", "period_error", "n_reservoir")}
+        print(json.dumps(summary) if args.json else
+              f"frequency generator, {args.units} units: period error {r['period_error']:.2%}, NRMSE "
+              f"{r['nrmse_first_100']:.3f} over the first 100 free steps, {r['nrmse']:.2f} over all "
+              f"{r['test_steps']} (phase drifts); plot in {out / 'freqgen.png'}")
+    else:
+        r = sweep.sweep(n_reservoir=args.units)
+        (out / "sweep.json").write_text(json.dumps(r) + "\n")
+        sweep.plot_sweep(r, out / "sweep.png")
+        if args.json:
+            print(json.dumps({"fits": r["fits"], "best": r["best"]}))
+        else:
+            for i, radius in enumerate(r["radii"]):
+                rows = "  ".join(f"{min(r['nrmse'][i][j]):8.1e}" for j in range(len(r["input_scalings"])))
+                print(f"radius {radius:4}: best over leak rates per input scaling {r['input_scalings']}: {rows}")
+            print(f"{r['fits']} fits; best {r['best']}; surface in {out / 'sweep.png'}")
+    return 0
