@@ -25,7 +25,7 @@ def metrics_row(trainer) -> dict:
         "step": p.step,
         "elapsed_s": round(p.elapsed_s, 3),
         "chars_seen": p.chars_seen,
-        "train_loss": trainer.train_loss,
+        "train_loss": trainer.train_loss if math.isfinite(trainer.train_loss) else None,
         "val_nats": score.nats if score else None,
         "val_bpc": score.bits if score else None,
         "chars_per_s": p.chars_seen / p.train_seconds if p.train_seconds else 0.0,

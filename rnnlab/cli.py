@@ -288,6 +288,11 @@ def main(argv=None) -> int:
     except RnnlabError as exc:
         print(f"rnnlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:   # unreadable data, unwritable --out, disk full: say which file
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"rnnlab {args.command}: error: {exc.strerror or exc}{where} (check the path and its permissions)",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"rnnlab {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -102,6 +102,11 @@ class TrainConfig(_Dict):
         for name in ("grad_clip", "clip_value", "warmup_steps", "plateau_patience", "early_stop_patience",
                      "sample_chars", "weight_decay", "min_lr_frac"):
             require_positive("--" + name.replace("_", "-"), getattr(self, name), allow_zero=True)
+        require(0.0 < self.plateau_factor < 1.0, f"--plateau-factor must be in (0, 1), got {self.plateau_factor}",
+                "pass e.g. --plateau-factor 0.5")
+        require(0.0 <= self.min_lr_frac <= 1.0, f"--min-lr-frac must be in [0, 1], got {self.min_lr_frac}",
+                "pass e.g. --min-lr-frac 0.1")
+        require(0.0 <= self.momentum < 1.0, f"--momentum must be in [0, 1), got {self.momentum}", "pass e.g. --momentum 0.9")
         require(self.max_steps is not None or self.max_minutes is not None,
                 "a run needs a budget", "pass --max-steps N or --max-minutes M")
 

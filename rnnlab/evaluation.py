@@ -12,6 +12,7 @@ from .device import autocast
 
 EVAL_CHUNK = 4096
 ROW_TOKENS = 1 << 20   # texts longer than this are read as parallel rows of this length
+LOGIT_BUDGET = 1 << 24  # at most this many logits per chunk (64 MB in float32), whatever the vocabulary
 
 
 @dataclass
@@ -37,6 +38,7 @@ def _score_rows(model, inputs: np.ndarray, targets: np.ndarray, device, dtype, c
     """Summed nats of predicting targets (R, L) from inputs (R, L), each row one stream with its own state."""
     total = torch.zeros((), dtype=torch.float64, device=device)
     state = None
+    chunk = max(1, min(chunk, LOGIT_BUDGET // (inputs.shape[0] * model.head.out_features)))  # bound the logits
     for start in range(0, inputs.shape[1], chunk):
         x = torch.from_numpy(inputs[:, start:start + chunk].astype(np.int64)).to(device)   # (R, T)
         y = torch.from_numpy(targets[:, start:start + chunk].astype(np.int64)).to(device)  # (R, T)

@@ -11,7 +11,7 @@ from .errors import RnnlabError
 
 def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
     """(V,) logits -> (V,) logits scaled by 1/temperature with everything outside top-k / the top-p nucleus at -inf."""
-    logits = logits.float() / temperature
+    logits = logits.double() / temperature   # float64: a tiny temperature must not overflow to inf
     if top_k and top_k < logits.numel():
         kth = torch.topk(logits, top_k).values[-1]
         logits = logits.masked_fill(logits < kth, float("-inf"))

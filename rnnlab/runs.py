@@ -23,6 +23,7 @@ from .evaluation import Score, evaluate
 from .generate import generate
 from .models.language_model import LanguageModel
 from .text.corpus import Corpus, encode_file, load_corpus, resolve_source
+from .schedule import decay_horizon
 from .trainer import Trainer
 
 # Settings a resumed run may change; everything else comes from the run's config.json.
@@ -47,12 +48,14 @@ class RunResult:
 
 
 def _callbacks(run_dir: Path, cfg: TrainConfig, data_info: dict, progress: bool) -> list:
-    callbacks: list = [cb.MetricsLog(run_dir), cb.Checkpointer(run_dir, data_info)]
+    callbacks: list = [cb.MetricsLog(run_dir)]
     if cfg.plateau_patience:
         callbacks.append(cb.ReduceLROnPlateau(cfg.plateau_patience, cfg.plateau_factor))
     if cfg.early_stop_patience:
         callbacks.append(cb.EarlyStopping(cfg.early_stop_patience))
-    callbacks += [cb.SamplePrinter(cfg.sample_chars, cfg.seed), cb.LossCurve(run_dir), cb.ProgressBar(progress)]
+    # the checkpoint comes after every callback that changes what a resume must restore
+    callbacks += [cb.LossCurve(run_dir), cb.Checkpointer(run_dir, data_info), cb.SamplePrinter(cfg.sample_chars, cfg.seed),
+                  cb.ProgressBar(progress)]
     if cfg.tensorboard:
         callbacks.append(cb.TensorBoard(run_dir))
     return callbacks
@@ -95,6 +98,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, progress: bool = True,
     corpus = load_corpus(cfg.data, cfg.tokenizer, cfg.val_frac, cfg.min_count)
     torch.manual_seed(cfg.seed)  # weight init and dropout; sampling uses its own generators
     model = LanguageModel(model_cfg.replace(vocab_size=corpus.vocab.size))
+    cfg = cfg.replace(lr_decay_steps=decay_horizon(cfg))   # fixed now, so a resume keeps this schedule
     run_dir.mkdir(parents=True, exist_ok=True)
     say(f"rnnlab: {model_cfg.model} {model_cfg.layers}x{model_cfg.hidden}, {model.num_parameters():,} parameters, "
         f"vocab {corpus.vocab.size}, {len(corpus.train):,} train / {len(corpus.val):,} val tokens, "
@@ -119,7 +123,7 @@ def resume(run_dir: str | Path, overrides: dict | None = None, progress: bool = 
     require(tokenizer == saved.tokenizer, f"{run_dir} was trained with --tokenizer {saved.tokenizer}, not {tokenizer}",
             "resume without --tokenizer, or start a new run")
     data = overrides.pop("data", saved.data)
-    cfg = saved.replace(**overrides, out=str(run_dir))
+    cfg = saved.replace(**overrides, data=data, out=str(run_dir))
     trainer_cls, device, dtype = _backend(cfg, say)
     resolve_source(data)
     corpus = load_corpus(data, cfg.tokenizer, cfg.val_frac, cfg.min_count, vocab=ckpt.vocab)

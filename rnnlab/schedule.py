@@ -22,16 +22,18 @@ def decay_horizon(cfg: TrainConfig) -> int | None:
 def lr_factor(cfg: TrainConfig, step: int, time_frac: float = 0.0) -> float:
     """Multiplier of the base LR at `step` (0-based).
 
-    time_frac is the used fraction of --max-minutes: when a run has both budgets, cosine
-    follows whichever is further along, so a slow machine still anneals before the time cap.
+    time_frac is the used fraction of --max-minutes; it sets the progress only when the
+    run has no step budget. With a step budget the schedule depends on the step alone, so
+    the same seed gives the same weights on any machine (--max-minutes then only caps).
     """
     if step < cfg.warmup_steps:
         return (step + 1) / cfg.warmup_steps
     if cfg.lr_schedule == "constant":
         return 1.0
     horizon = decay_horizon(cfg)
-    progress = time_frac if cfg.max_minutes else 0.0   # with a time budget, anneal by whichever ends first
-    if horizon is not None:
-        progress = max(progress, (step - cfg.warmup_steps) / max(1, horizon - cfg.warmup_steps))
+    if horizon is None:                                   # the budget is time alone: anneal over it
+        progress = time_frac
+    else:                                                 # steps: deterministic, whatever the machine's speed
+        progress = (step - cfg.warmup_steps) / max(1, horizon - cfg.warmup_steps)
     progress = min(max(progress, 0.0), 1.0)
     return cfg.min_lr_frac + (1.0 - cfg.min_lr_frac) * 0.5 * (1.0 + math.cos(math.pi * progress))

@@ -103,7 +103,7 @@ class Trainer:
 
     def load_backend_state(self, d: dict) -> None:
         self.optimizer.load_state_dict(d["optimizer"])
-        self.state = tuple(h.to(self.device) for h in d["hidden"]) or None
+        self.state = self.model.detach_state(tuple(h.to(self.device) for h in d["hidden"])) or None
         torch.set_rng_state(d["torch_rng"].cpu())
         if d["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([s.cpu() for s in d["cuda_rng"]])
@@ -142,7 +142,7 @@ class Trainer:
         with autocast(self.device, self.dtype):
             logits, state = self.model(x, self.state)                    # (B, T, V)
         loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
-        self.state = self.model.detach_state(state)
+        self.state = self.model.detach_state(state)                      # float32 even when autocast made bf16
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.clip_value:

@@ -58,3 +58,14 @@ def test_truncated_checkpoint_is_one_line(run_dir, tmp_path):
     (copy / "model.safetensors").write_bytes((copy / "model.safetensors").read_bytes()[:50])
     code, _, err = run_cli("eval", copy)
     assert code == 2 and "truncated or damaged" in err and len(err.strip().splitlines()) == 1
+
+
+def test_unwritable_out_and_foreign_hmm_out_are_one_line(small_text, tmp_path):
+    (tmp_path / "file").write_text("x")
+    code, _, err = run_cli("train", "--max-steps", 2, "--hidden", 8, "--layers", 1, "--out", tmp_path / "file" / "run",
+                           "--data", small_text, "--no-progress")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    code, _, err = run_cli("hmm", "train", "--data", small_text, "--states", 2, "--iters", 2, "--out", tmp_path / "mine")
+    assert code == 2 and "not an HMM run" in err and (tmp_path / "mine" / "notes.txt").exists()

@@ -114,3 +114,10 @@ def test_every_model_and_optimizer_trains(small_text, tmp_path, model, optimizer
                           cfg(small_text, tmp_path / "r", max_steps=60, eval_every=60, lr=lr, optimizer=optimizer,
                               clip_value=5.0), progress=False)
     assert result.best_val_nats < 3.4   # from ln(65) = 4.17 at the start
+
+
+def test_resume_in_another_dtype(small_text, tmp_path):
+    rnnlab.train(MODEL, cfg(small_text, tmp_path / "r", max_steps=10, dtype="bfloat16"), progress=False)
+    state = torch.load(tmp_path / "r" / "last" / "trainer.pt", weights_only=True)["hidden"]
+    assert all(h.dtype == torch.float32 for h in state)          # carried state kept in the parameters' dtype
+    assert rnnlab.resume(tmp_path / "r", {"max_steps": 15, "dtype": "float32"}, progress=False).steps == 15

@@ -56,6 +56,7 @@ def run(args) -> int:
     from ..text.corpus import read_text, resolve_source
     if args.hmm_command == "train":
         require(args.states > 0, f"--states must be positive, got {args.states}", "pass e.g. --states 16")
+        require(args.iters > 0, f"--iters must be positive, got {args.iters}", "pass e.g. --iters 100")
         result = lm.fit_language_model(args.data, args.states, args.letters, args.val_frac, args.iters, args.tol,
                                        args.seed, args.out)
         print(json.dumps(result) if args.json else
@@ -79,6 +80,7 @@ def run(args) -> int:
               f"{''.join(result['groups'][0])!r} | {''.join(result['groups'][1])!r}; "
               f"final log-likelihood {result['final_loglik']:.1f}; plots in {out}/")
     else:
+        require(args.grid >= 2 and args.bits >= 2, "--grid and --bits must be at least 2", "pass e.g. --grid 41")
         result = experiments.landscape(args.grid, args.bits)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

@@ -41,9 +41,18 @@ def fit_language_model(data: str, states: int, letters: bool = False, val_frac: 
               "train_bits_per_char": -hmm.history_[-1] / len(train) / math.log(2), "iterations": len(hmm.history_),
               "states": states, "n_symbols": vocab.size, "n_train": int(len(train)), "n_val": int(len(val))}
     if out:
+        _check_out(Path(out))
         save(Path(out), hmm, vocab, {"data": data, "letters": letters, "fingerprint": corpus.fingerprint}, result)
         result["run_dir"] = str(out)
     return result
+
+
+def _check_out(run_dir: Path) -> None:
+    """Refuse to replace a directory that is not an earlier HMM run (it would be swapped out whole)."""
+    if run_dir.exists() and any(run_dir.iterdir()):
+        meta = run_dir / "config.json"
+        ok = meta.exists() and '"rnnlab-hmm"' in meta.read_text(errors="replace")
+        require(ok, f"{run_dir} exists and is not an HMM run", "choose a new --out directory")
 
 
 def save(run_dir: Path, hmm: DiscreteHMM, vocab, data: dict, metrics: dict) -> None:
@@ -61,7 +70,10 @@ def load(run_dir: str | Path) -> tuple[DiscreteHMM, object]:
     run_dir = Path(run_dir)
     require((run_dir / "hmm.npz").exists() and (run_dir / "config.json").exists(),
             f"{run_dir} is not an rnnlab HMM run (no hmm.npz and config.json)", "give the --out of `rnnlab hmm train`")
-    meta = json.loads((run_dir / "config.json").read_text())
+    try:
+        meta = json.loads((run_dir / "config.json").read_text())
+    except ValueError:
+        raise RnnlabError(f"{run_dir / 'config.json'} is damaged", "retrain the HMM") from None
     require(meta.get("format") == "rnnlab-hmm" and meta.get("format_version") == HMM_FORMAT,
             f"{run_dir} holds an HMM of another format", "retrain it with this rnnlab")
     try:

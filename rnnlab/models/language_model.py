@@ -39,9 +39,10 @@ class LanguageModel(nn.Module):
     def init_state(self, batch_size: int) -> State:
         return self.recurrent.init_state(batch_size)
 
-    @staticmethod
-    def detach_state(state: State) -> State:
-        return tuple(s.detach() for s in state)
+    def detach_state(self, state: State) -> State:
+        """Cut the graph (truncated BPTT) and keep the state in the parameters' dtype."""
+        dtype = self.head.weight.dtype
+        return tuple(s.detach().to(dtype) for s in state)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

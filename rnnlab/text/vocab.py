@@ -99,7 +99,7 @@ class ByteVocab:
         return set()
 
     def encode(self, text: str | bytes) -> np.ndarray:
-        data = text.encode("utf-8") if isinstance(text, str) else text
+        data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text  # raw argv bytes survive
         return np.frombuffer(data, dtype=np.uint8).copy()
 
     def decode(self, ids: Iterable[int]) -> str:
