@@ -86,10 +86,11 @@ class EchoStateNetwork:
         self._build(u.shape[2], y.shape[2])
         y_prev = np.concatenate([np.zeros_like(y[:, :1]), y[:, :-1]], axis=1) if self.feedback else None
         states = self.run(u, y_prev=y_prev, noise=noise)
-        X = self.features(u, states)[:, washout:].reshape(-1, 1 + u.shape[2] + self.n)[:, 1:]
+        X = np.concatenate([u, states], axis=2)[:, washout:].reshape(-1, u.shape[2] + self.n)  # (B*T', n_in + N) f64
         Y = y[:, washout:].reshape(-1, y.shape[2])
         x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
-        W = ridge_solve(X - x_mean, Y - y_mean, self.ridge)             # centred: the intercept is not penalised
+        X -= x_mean                                                     # in place: one copy of the states only
+        W = ridge_solve(X, Y - y_mean, self.ridge)                      # centred: the intercept is not penalised
         self.W_out = np.vstack([y_mean - x_mean @ W, W])                # (1 + n_in + N, n_out)
         self.last_state, self.last_output = states[:, -1], y[:, -1]
         return self
