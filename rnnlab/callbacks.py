@@ -90,7 +90,7 @@ class ReduceLROnPlateau:
         self.bad = 0
 
     def __call__(self, event: str, trainer) -> None:
-        if event != "eval":
+        if event != "eval" or not trainer.scheduled_eval:   # so that resume after a stop stays exact
             return
         self.bad = 0 if trainer.improved else self.bad + 1
         if self.bad >= self.patience and trainer.progress.lr_scale > self.min_scale:
@@ -113,7 +113,7 @@ class EarlyStopping:
         self.patience, self.bad = patience, 0
 
     def __call__(self, event: str, trainer) -> None:
-        if event != "eval":
+        if event != "eval" or not trainer.scheduled_eval:
             return
         self.bad = 0 if trainer.improved else self.bad + 1
         if self.bad >= self.patience:

@@ -70,6 +70,7 @@ class Trainer:
         self.stop_reason: str | None = None
         self.diverged = False
         self.improved = False
+        self.scheduled_eval = True             # False for the final evaluation a stop adds off the schedule
         self._loss_sum = torch.zeros((), device=self.device)
         self._loss_count = 0
 
@@ -205,6 +206,7 @@ class Trainer:
                     clock = now
             if not self.diverged and evaluated_at != p.step:
                 self.flush_loss()
+                self.scheduled_eval = False        # an extra, final evaluation: patience counters ignore it
                 self.run_eval()
         self.emit("end")
         return self

@@ -121,3 +121,14 @@ def test_resume_in_another_dtype(small_text, tmp_path):
     state = torch.load(tmp_path / "r" / "last" / "trainer.pt", weights_only=True)["hidden"]
     assert all(h.dtype == torch.float32 for h in state)          # carried state kept in the parameters' dtype
     assert rnnlab.resume(tmp_path / "r", {"max_steps": 15, "dtype": "float32"}, progress=False).steps == 15
+
+
+def test_resume_is_exact_with_reduce_on_plateau(small_text, tmp_path):
+    kw = dict(eval_every=3, plateau_patience=1, plateau_factor=0.5, lr=1.0)   # so high that validation stalls
+    straight = rnnlab.train(MODEL, cfg(small_text, tmp_path / "a", max_steps=30, **kw), progress=False)
+    rnnlab.train(MODEL, cfg(small_text, tmp_path / "b", max_steps=21, **kw), progress=False)  # stops as the LR is cut
+    resumed = rnnlab.resume(tmp_path / "b", {"max_steps": 30}, progress=False)
+    assert resumed.last_val_nats == pytest.approx(straight.last_val_nats, abs=1e-7)
+    lrs = [json.loads(line)["lr"] for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    assert lrs == [json.loads(line)["lr"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert lrs[-1] < 0.6 * lrs[2]                                # the plateau did cut the learning rate
