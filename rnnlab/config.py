@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
-from .errors import RnnlabError, require, require_positive
+from .errors import require, require_positive
 
 MODEL_KINDS = ("lstm", "gru", "rnn")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "adagrad", "sgd")
@@ -130,7 +130,3 @@ class SampleConfig(_Dict):
         require_positive("--num-samples", self.num_samples)
         require(0.0 < self.top_p <= 1.0, f"--top-p must be in (0, 1], got {self.top_p}", "pass e.g. --top-p 0.9")
 
-
-def check_known(name: str, value, choices) -> None:
-    if value not in choices:
-        raise RnnlabError(f"unknown {name} {value!r}", f"use one of {', '.join(choices)}")

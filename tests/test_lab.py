@@ -1,7 +1,6 @@
 """The NumPy training backend, gradient-flow experiments and the binary-addition toy."""
 import json
 
-import numpy as np
 import pytest
 
 import rnnlab

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import RnnlabError, require
+from ..errors import require
 from . import kernels
 
 

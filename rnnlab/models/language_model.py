@@ -1,7 +1,6 @@
 """LanguageModel: tokens -> embedding (or one-hot) -> recurrent stack -> linear head -> logits."""
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 

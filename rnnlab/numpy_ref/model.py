@@ -1,7 +1,7 @@
 """A character language model in NumPy: one-hot or embedding input -> recurrent layers -> softmax.
 
 Parameter names equal LanguageModel's state_dict keys, so a NumPy model and a PyTorch
-model with the same config share weights exactly (from_torch / to_state_dict).
+model with the same config share weights exactly (from_torch; params copy back by name).
 """
 from __future__ import annotations
 
@@ -29,9 +29,6 @@ class NumpyLM:
         """Copy a LanguageModel's weights (its init or trained values)."""
         return cls(model.cfg, {k: v.detach().cpu().double().numpy().astype(dtype) for k, v in model.state_dict().items()})
 
-    def to_state_dict(self) -> dict[str, np.ndarray]:
-        return self.params
-
     def p(self, name: str, k: int | None = None) -> np.ndarray:
         return self.params[f"recurrent.layers.{k}.{name}_l0"] if k is not None else self.params[name]
 
@@ -53,10 +50,10 @@ class NumpyLM:
         else:
             x = None                                                    # one-hot: W_ih x_t is column x_t of W_ih
             ax = self.p("weight_ih", 0).T[ids] + self.p("bias_ih", 0)   # (T, B, G*H)
-        layer_caches, finals = [], []
+        layer_caches, finals, hs = [], [], None
         for k in range(cfg.layers):
             if k:
-                x = hs
+                x = hs                                                  # the layer below's outputs
                 ax = x @ self.p("weight_ih", k).T + self.p("bias_ih", k)  # (T, B, G*H)
             W_hh, b_hh = self.p("weight_hh", k), self.p("bias_hh", k)
             if cfg.model == "lstm":
