@@ -125,16 +125,22 @@ def resume(run_dir: str | Path, overrides: dict | None = None, progress: bool = 
     data = overrides.pop("data", saved.data)
     cfg = saved.replace(**overrides, data=data, out=str(run_dir))
     trainer_cls, device, dtype = _backend(cfg, say)
-    resolve_source(data)
-    corpus = load_corpus(data, cfg.tokenizer, cfg.val_frac, cfg.min_count, vocab=ckpt.vocab)
-    require(corpus.fingerprint == ckpt.meta["data"]["fingerprint"],
-            f"{data} is not the text {run_dir} was trained on (sha256 differs)",
-            f"resume with the original data ({ckpt.meta['data']['source']}) or start a new run")
+    corpus = _training_corpus(ckpt, data, f"resume with the original data ({ckpt.meta['data']['source']}) "
+                                          "or start a new run")
     trainer = trainer_cls(ckpt.model.train(), corpus, cfg, device, dtype,
                       _callbacks(run_dir, cfg, _data_info(corpus), progress))
     trainer.load_state_dict(ckpt.trainer_state(device))
     say(f"rnnlab: resuming {run_dir} at step {trainer.progress.step}")
     return _run(trainer, run_dir)
+
+
+def _training_corpus(ckpt: checkpoint.Checkpoint, data: str, hint: str) -> Corpus:
+    """The run's corpus, encoded with its vocabulary, refused unless it is the very text it was trained on."""
+    cfg = ckpt.train_cfg
+    corpus = load_corpus(data, cfg.tokenizer, cfg.val_frac, cfg.min_count, vocab=ckpt.vocab)
+    require(corpus.fingerprint == ckpt.meta["data"]["fingerprint"],
+            f"{data} is not the text {ckpt.path.parent} was trained on (sha256 differs)", hint)
+    return corpus
 
 
 def load_run(path: str | Path, device: str = "auto", which: str = "best") -> checkpoint.Checkpoint:
@@ -158,12 +164,7 @@ def evaluate_run(path: str | Path, data: str | None = None, device: str = "auto"
     ckpt = load_run(path, device)
     dev = next(ckpt.model.parameters()).device
     if data is None:
-        cfg = ckpt.train_cfg
-        corpus = load_corpus(cfg.data, cfg.tokenizer, cfg.val_frac, cfg.min_count, vocab=ckpt.vocab)
-        if corpus.fingerprint != ckpt.meta["data"]["fingerprint"]:
-            raise RnnlabError(f"the run's training data {cfg.data} has changed since training",
-                              "pass --data with the text to score")
-        tokens = corpus.val
+        tokens = _training_corpus(ckpt, ckpt.train_cfg.data, "pass --data with the text to score").val
     else:
         tokens = encode_file(resolve_source(data), data, ckpt.vocab)
         require(len(tokens) >= 2, f"{data} has fewer than 2 tokens", "give a longer text")

@@ -7,6 +7,7 @@ callbacks read what they need (step, losses, model) and may ask it to stop.
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import threading
 import time
@@ -162,11 +163,11 @@ class Trainer:
             self.train_loss = float(self._loss_sum) / self._loss_count
             self._loss_sum.zero_()
             self._loss_count = 0
-        return self.train_loss == self.train_loss and abs(self.train_loss) != float("inf")
+        return math.isfinite(self.train_loss)
 
     def run_eval(self) -> None:
         self.last_score = evaluate(self.model, self.corpus.val, self.device, self.dtype)
-        if not (self.last_score.nats < float("inf")):
+        if not math.isfinite(self.last_score.nats):
             self.diverged = True
             self.stop(f"validation loss became {self.last_score.nats} at step {self.progress.step}")
             return
