@@ -15,6 +15,7 @@ from pathlib import Path
 from .checkpoint import save_checkpoint
 from .config import SampleConfig
 from .generate import sample_text
+from .reports import pyplot, save_figure
 
 METRIC_KEYS = ("step", "elapsed_s", "chars_seen", "train_loss", "val_nats", "val_bpc", "chars_per_s", "lr")
 
@@ -224,9 +225,7 @@ def plot_loss_curve(run_dir: Path, train_points: list) -> Path | None:
     metrics = Path(run_dir) / "metrics.jsonl"
     if not metrics.exists():
         return None
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
     fig, ax = plt.subplots(figsize=(7, 4))
     if train_points:
@@ -237,8 +236,4 @@ def plot_loss_curve(run_dir: Path, train_points: list) -> Path | None:
     ax.set_ylabel("cross-entropy, nats per token")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    out = Path(run_dir) / "loss.png"
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save_figure(fig, Path(run_dir) / "loss.png")

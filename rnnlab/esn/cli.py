@@ -34,6 +34,7 @@ def add_parser(sub, parser_class) -> None:
 
 def run(args) -> int:
     from ..errors import require
+    from ..reports import write_json
     from . import sweep, tasks
     require(getattr(args, "units", 1) > 0, f"--units must be positive, got {args.units}", "pass e.g. --units 500")
     if args.esn_command == "mackey-glass":
@@ -47,7 +48,7 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if args.esn_command == "freqgen":
         r = tasks.frequency_generator(args.units, seed=args.seed)
-        (out / "freqgen.json").write_text(json.dumps(r) + "\n")
+        write_json(out / "freqgen.json", r)
         tasks.plot_frequency(r, out / "freqgen.png")
         summary = {k: r[k] for k in ("nrmse", "nrmse_first_100", "period_error", "n_reservoir")}
         print(json.dumps(summary) if args.json else
@@ -56,7 +57,7 @@ def run(args) -> int:
               f"{r['test_steps']} (phase drifts); plot in {out / 'freqgen.png'}")
     else:
         r = sweep.sweep(n_reservoir=args.units)
-        (out / "sweep.json").write_text(json.dumps(r) + "\n")
+        write_json(out / "sweep.json", r)
         sweep.plot_sweep(r, out / "sweep.png")
         if args.json:
             print(json.dumps({"fits": r["fits"], "best": r["best"]}))

@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 
+from ..reports import pyplot, save_figure
 from .model import EchoStateNetwork, nrmse
 from .tasks import mackey_glass
 
@@ -34,9 +35,7 @@ def sweep(radii=RADII, input_scalings=INPUT_SCALINGS, leak_rates=LEAK_RATES, n_r
 
 
 def plot_sweep(result: dict, path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     grid = np.log10(np.array(result["nrmse"]))
     leaks = result["leak_rates"]
     fig, axes = plt.subplots(1, len(leaks), figsize=(4 * len(leaks), 3.6), sharey=True)
@@ -48,5 +47,4 @@ def plot_sweep(result: dict, path) -> None:
         ax.set_title(f"leak rate {leaks[k]}")
     axes[0].set_ylabel("spectral radius")
     fig.colorbar(im, ax=axes, label="log10 validation NRMSE")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, tight=False)   # the shared colour bar does not fit tight_layout

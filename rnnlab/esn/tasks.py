@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 
+from ..reports import pyplot, save_figure
 from .model import EchoStateNetwork, nrmse
 
 
@@ -113,9 +114,7 @@ def _period(signal: np.ndarray) -> float | None:
 
 
 def plot_frequency(result: dict, path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 5), sharex=True, gridspec_kw={"height_ratios": [1, 2]})
     a1.plot(result["u"], color="k")
     a1.set_ylabel("frequency setting")
@@ -125,6 +124,4 @@ def plot_frequency(result: dict, path) -> None:
     a2.set_title(f"ESN frequency generator: period error {result['period_error']:.2%}, NRMSE first 100 steps "
                  f"{result['nrmse_first_100']:.3f}, NRMSE overall {result['nrmse']:.2f} (phase drifts)")
     a2.legend(loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)

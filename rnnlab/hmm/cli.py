@@ -51,9 +51,10 @@ def add_parser(sub, parser_class) -> None:
 
 
 def run(args) -> int:
-    from . import experiments, lm
     from ..errors import require
+    from ..reports import write_json
     from ..text.corpus import read_text, resolve_source
+    from . import experiments, lm
     if args.hmm_command == "train":
         require(args.states > 0, f"--states must be positive, got {args.states}", "pass e.g. --states 16")
         require(args.iters > 0, f"--iters must be positive, got {args.iters}", "pass e.g. --iters 100")
@@ -72,7 +73,7 @@ def run(args) -> int:
         result = experiments.letters(text, args.chars, args.iters, args.seed, args.restarts, args.keep_labels)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        experiments.save_json(result, out / "letters.json")
+        write_json(out / "letters.json", result)
         experiments.plot_letters(result, out)
         summary = {k: result[k] for k in ("loglik", "transition_iteration", "groups", "final_loglik", "restarts")}
         print(json.dumps(summary) if args.json else
@@ -84,7 +85,7 @@ def run(args) -> int:
         result = experiments.landscape(args.grid, args.bits)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        experiments.save_json(result, out / "landscape.json")
+        write_json(out / "landscape.json", result)
         experiments.plot_landscape(result, out)
         final = result["final_loglik"]
         summary = {"best": max(map(max, final)), "worst": min(map(min, final)), "true_loglik": result["true_loglik"],

@@ -1,13 +1,13 @@
 """The lectures' HMM experiments: vowels and consonants from letters, and EM's dependence on its start."""
 from __future__ import annotations
 
-import json
 import re
 import string
 from pathlib import Path
 
 import numpy as np
 
+from ..reports import pyplot, save_figure
 from .model import DiscreteHMM
 
 LETTERS = string.ascii_lowercase + " "
@@ -61,9 +61,7 @@ def _letters_run(X: np.ndarray, iters: int, seed: int) -> dict:
 
 
 def plot_letters(result: dict, out_dir: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
     a1.plot(range(1, len(result["loglik"]) + 1), result["loglik"])
     a1.set_xlabel("EM iteration")
@@ -81,9 +79,7 @@ def plot_letters(result: dict, out_dir: Path) -> None:
         ax.grid(alpha=0.3)
         if result["transition_iteration"]:
             ax.axvline(result["transition_iteration"], color="k", ls=":", lw=1)
-    fig.tight_layout()
-    fig.savefig(out_dir / "letters.png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, out_dir / "letters.png")
 
 
 # the two-parameter model of the landscape: fixed start and transitions, emissions P(1 | state) = alpha, beta
@@ -114,9 +110,7 @@ def landscape(grid: int = 41, n_bits: int = 2000, iters: int = 200, true=(0.1, 0
 
 
 def plot_landscape(result: dict, out_dir: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     v = result["alpha0"]
     fig, ax = plt.subplots(figsize=(6, 5))
     im = ax.imshow(np.array(result["final_loglik"]).T, origin="lower", extent=(v[0], v[-1], v[0], v[-1]),
@@ -127,10 +121,5 @@ def plot_landscape(result: dict, out_dir: Path) -> None:
     ax.set_title("EM's final log-likelihood depends on where it starts")
     fig.colorbar(im, label="final training log-likelihood")
     ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / "landscape.png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, out_dir / "landscape.png")
 
-
-def save_json(result: dict, path: Path) -> None:
-    path.write_text(json.dumps(result) + "\n")

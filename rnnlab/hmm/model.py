@@ -56,8 +56,12 @@ class DiscreteHMM:
                 "encode the data with the model's alphabet")
 
     # ------------------------------------------------------------------ inference
+    def _emis_by_symbol(self) -> np.ndarray:
+        """(M, K) contiguous: row x holds p(x | state) for every state, as the kernels read it."""
+        return np.ascontiguousarray(self.emissionprob.T)
+
     def _forward(self, X):
-        return kernels.forward(self.startprob, self.transmat, np.ascontiguousarray(self.emissionprob.T), X)
+        return kernels.forward(self.startprob, self.transmat, self._emis_by_symbol(), X)
 
     def score(self, X, lengths=None) -> float:
         """Log-likelihood log p(X) (natural log), summed over the sequences."""
@@ -75,8 +79,7 @@ class DiscreteHMM:
         for seq in _split(X, lengths):
             self._check(seq)
             alpha, scale = self._forward(seq)
-            out.append(kernels.backward_posteriors(self.transmat, np.ascontiguousarray(self.emissionprob.T),
-                                                   seq, alpha, scale))
+            out.append(kernels.backward_posteriors(self.transmat, self._emis_by_symbol(), seq, alpha, scale))
         return np.concatenate(out)
 
     def decode(self, X, lengths=None) -> tuple[np.ndarray, float]:
@@ -110,7 +113,7 @@ class DiscreteHMM:
         """One Baum-Welch iteration over all sequences; returns the log-likelihood before the update."""
         K, M = self.n_states, self.n_symbols
         xi, emit, first = np.zeros((K, K)), np.zeros((K, M)), np.zeros(K)
-        emis_by_symbol = np.ascontiguousarray(self.emissionprob.T)
+        emis_by_symbol = self._emis_by_symbol()
         loglik = 0.0
         for seq in sequences:
             alpha, scale = kernels.forward(self.startprob, self.transmat, emis_by_symbol, seq)

@@ -12,14 +12,14 @@
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..models.recurrent import Recurrent
 from ..models.cells import CELLS
+from ..models.recurrent import Recurrent
+from ..reports import pyplot, save_figure, write_json
 
 ACTIVATIONS = {
     "linear": (lambda a: a, lambda a: np.ones_like(a)),
@@ -76,15 +76,13 @@ def run(out_dir: str | Path, radii=(0.5, 0.8, 0.9, 1.0, 1.1, 1.2, 1.5), seed: in
     compare = rnn_vs_lstm(seed=seed)
     result = {"sweep_final_norm": summary, "sweep": sweep, "rnn_vs_lstm": compare,
               "note": "sweep: norm of the backward signal after 50 steps, starting from norm 1"}
-    (out_dir / "gradflow.json").write_text(json.dumps(result, indent=1) + "\n")
+    write_json(out_dir / "gradflow.json", result, indent=1)
     _plot(out_dir, sweep, compare)
     return result
 
 
 def _plot(out_dir: Path, sweep: dict, compare: dict) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(sweep), figsize=(5 * len(sweep), 4), sharey=True)
     for ax, (act, curves) in zip(axes, sweep.items()):
         for r, curve in curves.items():
@@ -94,9 +92,7 @@ def _plot(out_dir: Path, sweep: dict, compare: dict) -> None:
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("||dL/dh||")
     axes[-1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_dir / "sweep.png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, out_dir / "sweep.png")
     fig, ax = plt.subplots(figsize=(7, 4))
     for kind, norms in compare.items():
         ax.semilogy(range(len(norms)), norms, label=kind.upper())
@@ -105,6 +101,4 @@ def _plot(out_dir: Path, sweep: dict, compare: dict) -> None:
     ax.set_title("How far back the gradient reaches: vanilla RNN vs LSTM")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_dir / "rnn_vs_lstm.png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, out_dir / "rnn_vs_lstm.png")
