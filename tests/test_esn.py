@@ -1,4 +1,6 @@
 """Echo state networks: initialisers, echo state property, ridge readout, generation, reservoirpy parity."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -6,15 +8,34 @@ import torch
 from rnnlab.config import ModelConfig
 from rnnlab.esn import init
 from rnnlab.esn.model import EchoStateNetwork, nrmse, ridge_solve
+from rnnlab.esn.readout import RidgeAccumulator
 from rnnlab.esn.tasks import mackey_glass, mackey_glass_benchmark
 from rnnlab.models.language_model import LanguageModel
+
+from .conftest import run_cli
 
 
 @pytest.mark.parametrize("radius", [0.5, 0.95, 1.25])
 def test_reservoir_has_the_requested_spectral_radius(radius):
     W = init.sparse_reservoir(300, 0.1, radius, np.random.default_rng(0))
-    assert init.spectral_radius(W) == pytest.approx(radius, abs=1e-6)
+    assert np.abs(np.linalg.eigvals(W)).max() == pytest.approx(radius, abs=1e-6)
     assert 0.07 < (W != 0).mean() < 0.13
+
+
+def _hard_spectra():
+    rng = np.random.default_rng(5)
+    yield "dense gaussian", rng.normal(size=(400, 400))
+    yield "sparse 2%", rng.uniform(-1, 1, (500, 500)) * (rng.random((500, 500)) < 0.02)
+    yield "real top eigenvalue", np.abs(rng.uniform(size=(200, 200)))               # Perron root
+    yield "diagonal", np.diag(np.arange(1.0, 51.0))                                  # shift hits λ exactly
+    yield "permutation", np.roll(np.eye(64), 1, axis=1)                               # 64 eigenvalues of modulus 1
+    yield "zero", np.zeros((10, 10))
+
+
+@pytest.mark.parametrize("name,W", list(_hard_spectra()), ids=lambda v: v if isinstance(v, str) else "")
+def test_spectral_radius_matches_float64_eigvals(name, W):
+    reference = np.abs(np.linalg.eigvals(W)).max()
+    assert init.spectral_radius(W) == pytest.approx(reference, rel=1e-9, abs=1e-12)
 
 
 def test_echo_state_property_forgets_the_initial_state():
@@ -77,3 +98,86 @@ def test_parity_with_reservoirpy():
     theirs = readout.run(np.hstack([s[1500:-1, None], states[1500:]]))
     ours = esn.predict(s[1500:-1], x0=states[1499])[0]
     np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-9)
+
+
+def _textbook_run(esn, u, y_prev):
+    """x_t = (1 - a) x_{t-1} + a tanh(W x_{t-1} + W_in u_t + W_fb y_{t-1} + b), one step at a time in float64."""
+    B, T, _ = u.shape
+    x, out = np.zeros((B, esn.n)), np.empty((B, T, esn.n))
+    for t in range(T):
+        pre = x @ esn.W.T + u[:, t] @ esn.W_in.T + y_prev[:, t] @ esn.W_fb.T + esn.b
+        x = (1 - esn.leak) * x + esn.leak * np.tanh(pre)
+        out[:, t] = x
+    return out
+
+
+@pytest.mark.parametrize("n_in", [2, 7])                     # broadcast products (<= 4 inputs) and BLAS
+def test_batched_run_with_feedback_equals_the_textbook_recurrence(n_in):
+    rng = np.random.default_rng(0)
+    esn = EchoStateNetwork(60, spectral_radius=0.9, leak_rate=0.4, bias_scaling=0.3, feedback=True, seed=1,
+                           dtype=np.float64)
+    esn._build(n_in, 2)
+    u, y_prev = rng.normal(size=(3, 2500, n_in)), rng.normal(size=(3, 2500, 2))   # > 2 blocks of steps
+    np.testing.assert_allclose(esn.run(u, y_prev=y_prev), _textbook_run(esn, u, y_prev), rtol=1e-12, atol=1e-12)
+
+
+def test_blockwise_ridge_accumulator_equals_one_shot_fit_with_intercept():
+    rng = np.random.default_rng(0)
+    X = rng.normal(3.0, 0.5, size=(700, 9))                 # far from zero mean: centring matters
+    Y = X @ rng.normal(size=(9, 2)) + 4.0 + rng.normal(scale=0.1, size=(700, 2))
+    acc = RidgeAccumulator()
+    for lo in range(0, 700, 256):
+        acc.add(X[lo:lo + 256].astype(np.float32), Y[lo:lo + 256])
+    W, intercept = acc.solve(0.3)
+    Xf = X.astype(np.float32).astype(np.float64)
+    # reference: lstsq on [1, X] with the penalty rows acting on W only (the intercept is not penalised)
+    design = np.vstack([np.hstack([np.ones((700, 1)), Xf]), np.hstack([np.zeros((9, 1)), np.sqrt(0.3) * np.eye(9)])])
+    ref = np.linalg.lstsq(design, np.vstack([Y, np.zeros((9, 2))]), rcond=None)[0]
+    np.testing.assert_allclose(intercept, ref[0], rtol=1e-9)
+    np.testing.assert_allclose(W, ref[1:], rtol=1e-9, atol=1e-11)
+
+
+def test_fit_on_a_batch_pools_the_sequences_after_washout():
+    s = mackey_glass(1600)
+    u = np.stack([s[:700], s[800:1500]])[..., None]          # two sequences (2, 700, 1)
+    y = np.stack([s[1:701], s[801:1501]])[..., None]
+    esn = EchoStateNetwork(80, spectral_radius=1.1, leak_rate=0.5, bias_scaling=0.5, ridge=1e-3, seed=0,
+                           dtype=np.float64).fit(u, y, washout=50)
+    states = esn.run(u)
+    X = np.concatenate([u, states], axis=2)[:, 50:].reshape(-1, 81)
+    Y = y[:, 50:].reshape(-1, 1)
+    W = ridge_solve(X - X.mean(0), Y - Y.mean(0), 1e-3)
+    np.testing.assert_allclose(esn.W_out[1:], W, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(esn.W_out[0], Y.mean(0) - X.mean(0) @ W, rtol=1e-8)
+    np.testing.assert_allclose(esn.last_state, states[:, -1])
+
+
+def test_freqgen_cli_writes_plot_and_tracks_the_period(tmp_path):
+    code, out, err = run_cli("esn", "freqgen", "--seed", 7, "--out", tmp_path, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["period_error"] < 0.01 and summary["nrmse_first_100"] < 0.1
+    assert (tmp_path / "freqgen.png").stat().st_size > 10_000
+
+
+def test_mackey_glass_cli_json_and_bad_input():
+    code, out, err = run_cli("esn", "mackey-glass", "--units", 200, "--trials", 5, "--seed", 3, "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    ref = mackey_glass_benchmark(200, trials=5, seed=3)
+    assert r["n_reservoir"] == 200 and r["trials"] == 5
+    assert r["one_step_nrmse"] == pytest.approx(ref["one_step_nrmse"], rel=1e-6) and r["one_step_nrmse"] < 1e-3
+    assert r["nrmse84"] == pytest.approx(ref["nrmse84"], rel=1e-4)
+    code, out, err = run_cli("esn", "mackey-glass", "--units", 0)
+    assert code == 2 and "--units" in err and "Traceback" not in err
+
+
+def test_sweep_cli_grid_flags(tmp_path):
+    code, out, err = run_cli("esn", "sweep", "--units", 60, "--radii", "0.5,1.2", "--input-scalings", "1",
+                             "--leak-rates", "0.3,1", "--train", 600, "--out", tmp_path, "--json")
+    assert code == 0, err
+    assert json.loads(out)["fits"] == 4
+    saved = json.loads((tmp_path / "sweep.json").read_text())
+    assert np.array(saved["nrmse"]).shape == (2, 1, 2) and (tmp_path / "sweep.png").exists()
+    code, out, err = run_cli("esn", "sweep", "--radii", "0.9,x", "--out", tmp_path)
+    assert code == 2 and "comma-separated" in err and "Traceback" not in err

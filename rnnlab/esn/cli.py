@@ -1,8 +1,11 @@
 """`rnnlab esn ...`: flags in, library calls out."""
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
+
+from . import sweep as sweep_grid
 
 
 def add_parser(sub, parser_class) -> None:
@@ -28,8 +31,30 @@ def add_parser(sub, parser_class) -> None:
     s = cmds.add_parser("sweep", help="grid of spectral radius x input scaling x leak rate (Mackey-Glass)",
                         description="Hundreds of closed-form fits in seconds: the lectures' 'try many scales'.")
     s.add_argument("--units", type=int, default=200, help="reservoir size (default 200)")
+    s.add_argument("--radii", type=_floats, default=sweep_grid.RADII, metavar="R,R,...",
+                   help=f"spectral radii to try (default {_show(sweep_grid.RADII)})")
+    s.add_argument("--input-scalings", type=_floats, default=sweep_grid.INPUT_SCALINGS, metavar="S,S,...",
+                   help=f"input scalings to try (default {_show(sweep_grid.INPUT_SCALINGS)})")
+    s.add_argument("--leak-rates", type=_floats, default=sweep_grid.LEAK_RATES, metavar="A,A,...",
+                   help=f"leak rates in (0, 1] to try (default {_show(sweep_grid.LEAK_RATES)})")
+    s.add_argument("--train", type=int, default=2000, help="Mackey-Glass training steps per fit (default 2000)")
     s.add_argument("--out", default="esn-sweep", help="directory for sweep.png and sweep.json")
     s.add_argument("--json", action="store_true", help="print the best setting as one JSON object")
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    """'0.5,0.9,1.2' -> (0.5, 0.9, 1.2); anything else is a usage error (exit 2)."""
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0.5,1.25, got {text!r}")
+    return values
+
+
+def _show(values) -> str:
+    return ",".join(f"{v:g}" for v in values)
 
 
 def run(args) -> int:
@@ -50,13 +75,18 @@ def run(args) -> int:
         r = tasks.frequency_generator(args.units, seed=args.seed)
         write_json(out / "freqgen.json", r)
         tasks.plot_frequency(r, out / "freqgen.png")
-        summary = {k: r[k] for k in ("nrmse", "nrmse_first_100", "period_error", "n_reservoir")}
+        summary = {k: r[k] for k in ("nrmse", "nrmse_first_100", "period_error", "amplitude_error", "n_reservoir")}
         print(json.dumps(summary) if args.json else
-              f"frequency generator, {args.units} units: period error {r['period_error']:.2%}, NRMSE "
-              f"{r['nrmse_first_100']:.3f} over the first 100 free steps, {r['nrmse']:.2f} over all "
-              f"{r['test_steps']} (phase drifts); plot in {out / 'freqgen.png'}")
+              f"frequency generator, {args.units} units: period error {r['period_error']:.2%}, amplitude error "
+              f"{r['amplitude_error']:.1%}, test NRMSE {r['nrmse_first_100']:.3f} over the first 100 free steps, "
+              f"{r['nrmse']:.2f} over all {r['test_steps']} (the phase drifts); plot in {out / 'freqgen.png'}")
     else:
-        r = sweep.sweep(n_reservoir=args.units)
+        require(all(0 < a <= 1 for a in args.leak_rates), f"--leak-rates must lie in (0, 1], got {_show(args.leak_rates)}",
+                "pass e.g. --leak-rates 0.3,1")
+        require(min(args.radii + args.input_scalings) > 0, "--radii and --input-scalings must be positive",
+                "pass e.g. --radii 0.8,1.25")
+        require(args.train > 100, f"--train must exceed the 100-step washout, got {args.train}", "pass e.g. --train 2000")
+        r = sweep.sweep(args.radii, args.input_scalings, args.leak_rates, n_reservoir=args.units, train=args.train)
         write_json(out / "sweep.json", r)
         sweep.plot_sweep(r, out / "sweep.png")
         if args.json:

@@ -3,16 +3,22 @@
     x_t = (1 - a) x_{t-1} + a tanh(W x_{t-1} + W_in u_t + W_fb y_{t-1} + b)     reservoir (fixed)
     y_t = W_out [1; u_t; x_t]                                                  readout (learned)
 
-Only W_out is learned, in closed form: on centred features and targets,
-(X^T X + ridge I) W = X^T Y, solved with a Cholesky factorisation (no explicit
-inverse); the intercept (not penalised) is mean(Y) - mean(X) W. Sequences are batched: u (B, T, n_in).
+Only W_out is learned, in closed form (see readout.py): ridge regression on centred
+features and targets, solved with a Cholesky factorisation (no explicit inverse); the
+intercept is not penalised. Sequences are batched: u (B, T, n_in).
 """
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..errors import require
 from . import init
+from .readout import RidgeAccumulator, ridge_solve  # noqa: F401  (ridge_solve: part of this module's API)
+from .threads import one_blas_thread, quick_gil_handover
+
+BLOCK = 1024   # reservoir steps per block handed to the readout
 
 
 class EchoStateNetwork:
@@ -40,30 +46,53 @@ class EchoStateNetwork:
 
     # ------------------------------------------------------------------ reservoir
     def run(self, u: np.ndarray, x0: np.ndarray | None = None, y_prev: np.ndarray | None = None,
-            noise: float = 0.0) -> np.ndarray:
-        """Drive the reservoir: u (B, T, n_in) [and teacher outputs y_prev (B, T, n_out) fed back] -> x (B, T, N)."""
+            noise: float = 0.0, on_block=None) -> np.ndarray:
+        """Drive the reservoir: u (B, T, n_in) [and teacher outputs y_prev (B, T, n_out) fed back] -> x (B, T, N).
+
+        on_block(t0, t1, states) is called after each block of BLOCK steps with the time-major states
+        (T, B, N) filled up to t1; fit() hands them to the readout while the next block runs.
+        """
         u = _batch(u)
         B, T, _ = u.shape
-        drive = u @ self.W_in.T + self.b                                # (B, T, N) input part, all steps at once
-        if self.feedback and y_prev is not None:
-            drive += _batch(y_prev) @ self.W_fb.T
+        y_prev = _batch(y_prev) if self.feedback and y_prev is not None else None
+        states = np.empty((T, B, self.n), dtype=self.dtype)           # time-major: each step writes one block
+        x = np.zeros((B, self.n), self.dtype) if x0 is None else np.array(x0, dtype=self.dtype).reshape(B, self.n)
+        for t0 in range(0, T, BLOCK):
+            t1 = min(T, t0 + BLOCK)
+            drive = self._drive(u[:, t0:t1], None if y_prev is None else y_prev[:, t0:t1], noise)
+            x = self._advance(drive, states[t0:t1], x)
+            if on_block is not None:
+                on_block(t0, t1, states)
+        return states.transpose(1, 0, 2)
+
+    def _drive(self, u: np.ndarray, y_prev: np.ndarray | None, noise: float) -> np.ndarray:
+        """W_in u_t + W_fb y_{t-1} + b [+ state noise] for steps u (B, T, n_in): (T, B, N) in the run dtype."""
+        drive = _project(_time_major_rows(u, self.dtype), self.W_in)  # (T*B, N)
+        drive += self.b.astype(self.dtype)
+        if y_prev is not None:
+            drive += _project(_time_major_rows(y_prev, self.dtype), self.W_fb)
+        drive = drive.reshape(u.shape[1], u.shape[0], self.n)          # (T, B, N)
         if noise:
-            drive += self.rng.uniform(-noise, noise, drive.shape)       # state noise for feedback training
-        drive = drive.astype(self.dtype)
-        states = np.empty((B, T, self.n), dtype=self.dtype)
-        x_prev = np.zeros((B, self.n), self.dtype) if x0 is None else np.array(x0, dtype=self.dtype).reshape(B, self.n)
+            drive += self.rng.uniform(-noise, noise, drive.shape).astype(self.dtype)  # state noise for feedback training
+        return drive
+
+    def _advance(self, drive: np.ndarray, out: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """The hot loop over drive (T', B, N), writing each x_t into out (T', B, N); returns the last x (B, N)."""
+        B = x.shape[0]
+        if B == 1:                                                      # one sequence: vector-matrix products
+            drive, out, x = drive[:, 0], out[:, 0], x[0]
         a, WT = self.dtype.type(self.leak), self._WT_run()
-        pre = np.empty((B, self.n), self.dtype)
-        for t in range(T):                                              # x_t = (1-a) x_{t-1} + a tanh(W x_{t-1} + drive_t)
-            np.matmul(x_prev, WT, out=pre)
-            pre += drive[:, t]
+        pre = np.empty_like(x)
+        for t in range(len(drive)):                                     # x_t = (1-a) x_{t-1} + a tanh(W x_{t-1} + drive_t)
+            np.matmul(x, WT, out=pre)                                   # (B, N) or (N,)
+            pre += drive[t]
             np.tanh(pre, out=pre)
             pre *= a
-            x = states[:, t]
-            np.multiply(x_prev, 1 - a, out=x)
-            x += pre
-            x_prev = x
-        return states
+            x_t = out[t]
+            np.multiply(x, 1 - a, out=x_t)
+            x_t += pre
+            x = x_t
+        return x.reshape(B, self.n)
 
     def _WT_run(self) -> np.ndarray:
         """W^T in the run dtype, contiguous (cached): x @ W^T for a batch of row vectors."""
@@ -71,27 +100,42 @@ class EchoStateNetwork:
             self._WT_cache = np.ascontiguousarray(self.W.T, dtype=self.dtype)
         return self._WT_cache
 
-    @staticmethod
-    def features(u: np.ndarray, states: np.ndarray) -> np.ndarray:
-        """Readout inputs [1; u_t; x_t]: (B, T, 1 + n_in + N)."""
-        ones = np.ones(states.shape[:2] + (1,))
-        return np.concatenate([ones, _batch(u), states], axis=2)
+    def readout(self, u: np.ndarray, states: np.ndarray) -> np.ndarray:
+        """y_t = W_out [1; u_t; x_t] for u (B, T, n_in) and states (B, T, N): (B, T, n_out)."""
+        u = _batch(u)
+        n_in = u.shape[2]
+        return self.W_out[0] + u @ self.W_out[1:1 + n_in] + states @ self.W_out[1 + n_in:]
 
     # ------------------------------------------------------------------ learning
     def fit(self, u: np.ndarray, y: np.ndarray, washout: int = 100, noise: float = 0.0) -> "EchoStateNetwork":
-        """Teacher-forced run over u (B, T, n_in) with targets y (B, T, n_out); ridge readout after `washout`."""
+        """Teacher-forced run over u (B, T, n_in) with targets y (B, T, n_out); ridge readout after `washout`.
+
+        The readout sums X^T X block by block on a second thread while the reservoir runs the next block
+        (see threads.py).
+        """
         u, y = _batch(u), _batch(y)
         require(u.shape[:2] == y.shape[:2], f"u has {u.shape[:2]} steps but y has {y.shape[:2]}", "align u and y")
         require(0 <= washout < u.shape[1], f"washout {washout} leaves no training steps", "use a shorter washout")
         self._build(u.shape[2], y.shape[2])
         y_prev = np.concatenate([np.zeros_like(y[:, :1]), y[:, :-1]], axis=1) if self.feedback else None
-        states = self.run(u, y_prev=y_prev, noise=noise)
-        X = np.concatenate([u, states], axis=2)[:, washout:].reshape(-1, u.shape[2] + self.n)  # (B*T', n_in + N) f64
-        Y = y[:, washout:].reshape(-1, y.shape[2])
-        x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
-        X -= x_mean                                                     # in place: one copy of the states only
-        W = ridge_solve(X, Y - y_mean, self.ridge)                      # centred: the intercept is not penalised
-        self.W_out = np.vstack([y_mean - x_mean @ W, W])                # (1 + n_in + N, n_out)
+        u_tm, y_tm = u.transpose(1, 0, 2), y.transpose(1, 0, 2)        # (T, B, n_in), (T, B, n_out)
+        readout = RidgeAccumulator()
+
+        def add_rows(lo, hi, states):                                   # features [u_t; x_t] of steps lo..hi-1
+            X = np.concatenate([u_tm[lo:hi], states[lo:hi]], axis=2, dtype=np.float64)   # (t, B, n_in + N)
+            readout.add(X.reshape(-1, X.shape[2]), y_tm[lo:hi].reshape(-1, y.shape[2]))
+
+        pending = []
+        with one_blas_thread(), quick_gil_handover(), ThreadPoolExecutor(max_workers=1) as worker:
+            def on_block(t0, t1, states):
+                lo = max(t0, washout)
+                if lo < t1:
+                    pending.append(worker.submit(add_rows, lo, t1, states))
+            states = self.run(u, y_prev=y_prev, noise=noise, on_block=on_block)
+            for job in pending:
+                job.result()                                            # in order; re-raises a worker error
+            W, intercept = readout.solve(self.ridge)
+        self.W_out = np.vstack([intercept, W])                          # (1 + n_in + N, n_out)
         self.last_state, self.last_output = states[:, -1], y[:, -1]
         return self
 
@@ -100,7 +144,7 @@ class EchoStateNetwork:
         require(not self.feedback, "predict() needs the outputs fed back; use generate()", "use generate(n, u)")
         states = self.run(u, x0=x0)
         self.last_state = states[:, -1]
-        return self.features(u, states) @ self.W_out
+        return self.readout(u, states)
 
     def generate(self, n: int, u: np.ndarray | None = None, x0=None, y0=None) -> np.ndarray:
         """Closed loop for n steps from state x0 (default: the end of fit/predict): each output is fed back,
@@ -119,26 +163,31 @@ class EchoStateNetwork:
             if self.feedback:
                 pre += y @ self.W_fb.T
             x = (1 - a) * x + a * np.tanh(pre)
-            y = np.concatenate([np.ones((B, 1)), u_t, x], axis=1) @ self.W_out
+            y = self.readout(u_t[:, None], x[:, None])[:, 0]           # (B, n_out)
             outputs[:, t] = y
         self.last_state, self.last_output = x, y
         return outputs
 
 
-def ridge_solve(X: np.ndarray, Y: np.ndarray, ridge: float) -> np.ndarray:
-    """argmin_W |X W - Y|^2 + ridge |W|^2 through the normal equations and a Cholesky solve."""
-    A = X.T @ X
-    A[np.diag_indices_from(A)] += ridge
-    try:
-        L = np.linalg.cholesky(A)
-        return np.linalg.solve(L.T, np.linalg.solve(L, X.T @ Y))
-    except np.linalg.LinAlgError:          # ridge 0 on rank-deficient states: least squares instead
-        return np.linalg.lstsq(X, Y, rcond=None)[0]
-
-
 def nrmse(pred: np.ndarray, target: np.ndarray) -> float:
     """RMSE / standard deviation of the target (Jaeger's convention)."""
     return float(np.sqrt(np.mean((pred - target) ** 2)) / np.std(target))
+
+
+def _project(rows: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """rows (M, d) @ W^T (d, N) in the dtype of rows; a few inputs as broadcast products (BLAS is slow at d ~ 1)."""
+    W = W.astype(rows.dtype)
+    if rows.shape[1] > 4:
+        return rows @ W.T
+    out = rows[:, :1] * W[:, 0]
+    for k in range(1, rows.shape[1]):
+        out += rows[:, k:k + 1] * W[:, k]
+    return out
+
+
+def _time_major_rows(a: np.ndarray, dtype) -> np.ndarray:
+    """(B, T, d) -> (T*B, d) rows, time-major, in dtype."""
+    return a.transpose(1, 0, 2).reshape(-1, a.shape[2]).astype(dtype)
 
 
 def _batch(a: np.ndarray) -> np.ndarray:

@@ -38,7 +38,8 @@ def plot_sweep(result: dict, path) -> None:
     plt = pyplot()
     grid = np.log10(np.array(result["nrmse"]))
     leaks = result["leak_rates"]
-    fig, axes = plt.subplots(1, len(leaks), figsize=(4 * len(leaks), 3.6), sharey=True)
+    fig, axes = plt.subplots(1, len(leaks), figsize=(4 * len(leaks), 3.6), sharey=True, squeeze=False)
+    axes = axes[0]
     for k, ax in enumerate(axes):
         im = ax.imshow(grid[:, :, k], origin="lower", cmap="viridis_r", vmin=grid.min(), vmax=grid.max(), aspect="auto")
         ax.set_xticks(range(len(result["input_scalings"])), result["input_scalings"])

@@ -74,12 +74,17 @@ def frequency_task(n: int, rng: np.random.Generator, hold=(200, 500), periods=(1
     return u, 0.5 * np.sin(phase)
 
 
-def frequency_generator(n_reservoir: int = 400, train: int = 6000, test: int = 3000, warm: int = 200,
+def frequency_generator(n_reservoir: int = 400, train: int = 20000, test: int = 3000, warm: int = 200,
                         noise: float = 1e-4, seed: int = 0, **esn_kw) -> dict:
     """Train with teacher-forced output feedback (and state noise), then let the network generate the sine
-    itself: only the frequency setting is given; its own output is fed back."""
-    params = dict(spectral_radius=0.9, leak_rate=1.0, input_scaling=0.5, bias_scaling=0.2, density=0.1, ridge=1e-6,
-                  feedback=True, feedback_scaling=1.0)
+    itself: only the frequency setting is given; its own output is fed back.
+
+    The defaults came from a grid over noise, ridge, radius, leak, feedback and input scaling, judged by
+    the worst period error over seeds: over 12 seeds it is at most 0.6% (median 0.13%). Fewer training
+    steps (6,000, some 20 frequency settings) or a weak input (scaling 0.5) left some seeds at 10-20%.
+    """
+    params = dict(spectral_radius=1.1, leak_rate=0.5, input_scaling=1.5, bias_scaling=0.2, density=0.1, ridge=1e-6,
+                  feedback=True, feedback_scaling=0.3)
     params.update(esn_kw)
     rng = np.random.default_rng(seed)
     u, y = frequency_task(train + warm + test, rng)
@@ -93,14 +98,16 @@ def frequency_generator(n_reservoir: int = 400, train: int = 6000, test: int = 3
     target = y[hi:]
     # a free-running oscillator drifts in phase, so also compare what it controls: the period of each segment
     jumps = np.flatnonzero(np.diff(u[hi:])) + 1
-    errors = []
+    errors, amplitude_errors = [], []
     for a, b in zip(np.r_[0, jumps], np.r_[jumps, test]):
         half = slice(a + (b - a) // 2, b)                            # after the transient
         p_out, p_tgt = _period(out[half]), _period(target[half])
         if p_out and p_tgt:
             errors.append(abs(p_out - p_tgt) / p_tgt)
+        amplitude_errors.append(abs(np.std(out[half]) / np.std(target[half]) - 1))  # std ratio = amplitude ratio
     return {"nrmse": nrmse(out, target), "nrmse_first_100": nrmse(out[:100], target[:100]),
-            "period_error": float(np.mean(errors)) if errors else None, "n_reservoir": n_reservoir, "test_steps": test,
+            "period_error": float(np.mean(errors)) if errors else None,
+            "amplitude_error": float(np.mean(amplitude_errors)), "n_reservoir": n_reservoir, "test_steps": test,
             "u": u[hi:].tolist(), "target": target.tolist(), "output": out.tolist(), "params": params}
 
 
@@ -113,15 +120,28 @@ def _period(signal: np.ndarray) -> float | None:
     return float(np.diff(crossings).mean())
 
 
-def plot_frequency(result: dict, path) -> None:
+def plot_frequency(result: dict, path, zoom: int = 120) -> None:
+    """Setting and closed-loop output over the whole test, and `zoom`-step windows at the end of the
+    first segments, where the sines can be told apart."""
     plt = pyplot()
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 5), sharex=True, gridspec_kw={"height_ratios": [1, 2]})
-    a1.plot(result["u"], color="k")
-    a1.set_ylabel("frequency setting")
-    a2.plot(result["target"], label="target", lw=1.5)
-    a2.plot(result["output"], "--", label="network (closed loop)", lw=1)
-    a2.set_xlabel("test step")
-    a2.set_title(f"ESN frequency generator: period error {result['period_error']:.2%}, NRMSE first 100 steps "
-                 f"{result['nrmse_first_100']:.3f}, NRMSE overall {result['nrmse']:.2f} (phase drifts)")
-    a2.legend(loc="upper right")
+    u, target, output = (np.asarray(result[k]) for k in ("u", "target", "output"))
+    ends = np.r_[np.flatnonzero(np.diff(u)) + 1, len(u)][:3]               # first three segments' ends
+    fig = plt.figure(figsize=(11, 7))
+    grid = fig.add_gridspec(3, len(ends), height_ratios=[1, 2, 2])
+    setting = fig.add_subplot(grid[0, :])
+    setting.plot(u, color="k")
+    setting.set_ylabel("frequency setting")
+    whole = fig.add_subplot(grid[1, :], sharex=setting)
+    whole.plot(target, label="target", lw=1.2)
+    whole.plot(output, "--", label="network (closed loop)", lw=0.8)
+    whole.set_title(f"ESN frequency generator: period error {result['period_error']:.2%}, amplitude error "
+                    f"{result['amplitude_error']:.1%}, NRMSE first 100 steps {result['nrmse_first_100']:.3f}")
+    whole.legend(loc="upper right")
+    for k, end in enumerate(ends):
+        ax = fig.add_subplot(grid[2, k])
+        steps = np.arange(max(0, end - zoom), end)
+        ax.plot(steps, target[steps], lw=1.5)
+        ax.plot(steps, output[steps], "--", lw=1.2)
+        ax.set_title(f"setting {u[end - 1]:.2f}, steps {steps[0]}-{steps[-1]}", fontsize=9)
+        ax.set_xlabel("test step")
     save_figure(fig, path)
