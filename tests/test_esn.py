@@ -181,3 +181,12 @@ def test_sweep_cli_grid_flags(tmp_path):
     assert np.array(saved["nrmse"]).shape == (2, 1, 2) and (tmp_path / "sweep.png").exists()
     code, out, err = run_cli("esn", "sweep", "--radii", "0.9,x", "--out", tmp_path)
     assert code == 2 and "comma-separated" in err and "Traceback" not in err
+
+
+def test_fit_leaves_the_interpreter_and_thread_pools_as_it_found_them():
+    import sys
+    from threadpoolctl import threadpool_info
+    before = (sys.getswitchinterval(), torch.get_num_threads(), [p["num_threads"] for p in threadpool_info()])
+    s = mackey_glass(1500)
+    EchoStateNetwork(100, seed=0).fit(s[:-1], s[1:], washout=100)
+    assert (sys.getswitchinterval(), torch.get_num_threads(), [p["num_threads"] for p in threadpool_info()]) == before
