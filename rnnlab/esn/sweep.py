@@ -38,7 +38,8 @@ def plot_sweep(result: dict, path) -> None:
     plt = pyplot()
     grid = np.log10(np.array(result["nrmse"]))
     leaks = result["leak_rates"]
-    fig, axes = plt.subplots(1, len(leaks), figsize=(4 * len(leaks), 3.6), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(leaks), figsize=(3.6 * len(leaks) + 1.2, 3.6), sharey=True, squeeze=False,
+                             constrained_layout=True)
     axes = axes[0]
     for k, ax in enumerate(axes):
         im = ax.imshow(grid[:, :, k], origin="lower", cmap="viridis_r", vmin=grid.min(), vmax=grid.max(), aspect="auto")
@@ -47,5 +48,7 @@ def plot_sweep(result: dict, path) -> None:
         ax.set_xlabel("input scaling")
         ax.set_title(f"leak rate {leaks[k]}")
     axes[0].set_ylabel("spectral radius")
+    i, j, k = np.unravel_index(np.nanargmin(grid), grid.shape)
+    axes[k].plot(j, i, marker="*", color="white", markersize=14, markeredgecolor="black")   # the best setting
     fig.colorbar(im, ax=axes, label="log10 validation NRMSE")
-    save_figure(fig, path, tight=False)   # the shared colour bar does not fit tight_layout
+    save_figure(fig, path, tight=False)   # constrained layout places the shared colour bar; tight_layout cannot
