@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from rnnlab.config import ModelConfig
+from rnnlab.errors import RnnlabError
 from rnnlab.esn import init
 from rnnlab.esn.model import EchoStateNetwork, nrmse, ridge_solve
 from rnnlab.esn.readout import RidgeAccumulator
@@ -24,18 +25,36 @@ def test_reservoir_has_the_requested_spectral_radius(radius):
 
 def _hard_spectra():
     rng = np.random.default_rng(5)
+    Q = np.linalg.qr(rng.normal(size=(100, 100)))[0]
+    rest = rng.uniform(-0.5, 0.5, 98)
+    S = rng.normal(size=(100, 100))
+    S[:, 0] = S[:, 1] + 1e-4 * S[:, 0]                                              # ill-conditioned eigenvectors
     yield "dense gaussian", rng.normal(size=(400, 400))
     yield "sparse 2%", rng.uniform(-1, 1, (500, 500)) * (rng.random((500, 500)) < 0.02)
     yield "real top eigenvalue", np.abs(rng.uniform(size=(200, 200)))               # Perron root
-    yield "diagonal", np.diag(np.arange(1.0, 51.0))                                  # shift hits λ exactly
+    yield "diagonal", np.diag(np.arange(1.0, 101.0))                                 # shift hits λ exactly
     yield "permutation", np.roll(np.eye(64), 1, axis=1)                               # 64 eigenvalues of modulus 1
     yield "zero", np.zeros((10, 10))
+    yield "triangular", np.triu(rng.normal(size=(200, 200)))                         # eigenvalues: the diagonal
+    yield "top pair 2e-7 apart", Q @ np.diag(np.r_[1.0, 1.0 + 2e-7, rest]) @ Q.T     # float32 cannot separate
+    yield "top pair 5e-5 apart, non-normal", S @ np.diag(np.r_[1.0, 0.99995, rest]) @ np.linalg.inv(S)
+    yield "ones is a nearby eigenvector", np.ones((100, 100)) / 100 + 1.0005 * np.outer(*[Q[:, 5]] * 2)
+    yield "0/1 graph", (rng.random((300, 300)) < 0.01).astype(float)                 # defective eigenvalues
+    yield "2x2 rows sum to 1", np.array([[1.2, -0.2], [0.1995, 0.8005]])
+    yield "huge entries", rng.normal(size=(80, 80)) * 1e39                            # beyond float32
+    yield "tiny entries", rng.normal(size=(80, 80)) * 1e-50                           # below float32
 
 
 @pytest.mark.parametrize("name,W", list(_hard_spectra()), ids=lambda v: v if isinstance(v, str) else "")
 def test_spectral_radius_matches_float64_eigvals(name, W):
     reference = np.abs(np.linalg.eigvals(W)).max()
-    assert init.spectral_radius(W) == pytest.approx(reference, rel=1e-9, abs=1e-12)
+    assert init.spectral_radius(W) == pytest.approx(reference, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize("W", [np.array([[1.0, np.nan], [2.0, 3.0]]), np.array([[np.inf]]), np.ones((3, 4))])
+def test_spectral_radius_refuses_what_has_none(W):
+    with pytest.raises(RnnlabError):
+        init.spectral_radius(W)
 
 
 def test_echo_state_property_forgets_the_initial_state():
@@ -179,14 +198,49 @@ def test_sweep_cli_grid_flags(tmp_path):
     assert json.loads(out)["fits"] == 4
     saved = json.loads((tmp_path / "sweep.json").read_text())
     assert np.array(saved["nrmse"]).shape == (2, 1, 2) and (tmp_path / "sweep.png").exists()
-    code, out, err = run_cli("esn", "sweep", "--radii", "0.9,x", "--out", tmp_path)
-    assert code == 2 and "comma-separated" in err and "Traceback" not in err
+    for bad in ("0.9,x", "1,nan", "inf"):
+        code, out, err = run_cli("esn", "sweep", "--radii", bad, "--out", tmp_path)
+        assert code == 2 and "comma-separated" in err and "Traceback" not in err
 
 
-def test_fit_leaves_the_interpreter_and_thread_pools_as_it_found_them():
+def test_inputs_must_match_the_widths_the_reservoir_was_fitted_to():
+    rng = np.random.default_rng(0)
+    esn = EchoStateNetwork(30, feedback=True, seed=0).fit(rng.normal(size=(300, 3)), rng.normal(size=(300, 2)))
+    with pytest.raises(RnnlabError, match="3"):
+        esn.run(rng.normal(size=(50, 2)))
+    with pytest.raises(RnnlabError, match="feedback"):
+        esn.run(rng.normal(size=(50, 3)), y_prev=rng.normal(size=(50, 1)))
+    with pytest.raises(RnnlabError, match="x0"):
+        esn.run(rng.normal(size=(50, 3)), x0=np.zeros(29))
+
+
+def test_feedback_only_generator_has_no_inputs():
+    s = np.sin(np.arange(1500) / 4.0)
+    esn = EchoStateNetwork(100, spectral_radius=0.9, feedback=True, ridge=1e-8, seed=0)
+    esn.fit(np.zeros((1500, 0)), s, washout=100)
+    out = esn.generate(100, u=np.zeros((100, 0)))[0, :, 0]
+    assert esn.W_out.shape == (101, 1) and nrmse(out, np.sin(np.arange(1500, 1600) / 4.0)) < 0.05
+
+
+def test_ridge_solve_takes_float32_and_vectors():
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(50, 4)), rng.normal(size=50)
+    w = ridge_solve(X.astype(np.float32), y, 0.1)
+    assert w.shape == (4,)
+    np.testing.assert_allclose(w, np.linalg.solve(X.T @ X + 0.1 * np.eye(4), X.T @ y), rtol=1e-5)
+
+
+def test_overlapping_fits_on_threads_restore_the_process_settings():
     import sys
+    import threading
     from threadpoolctl import threadpool_info
-    before = (sys.getswitchinterval(), torch.get_num_threads(), [p["num_threads"] for p in threadpool_info()])
-    s = mackey_glass(1500)
-    EchoStateNetwork(100, seed=0).fit(s[:-1], s[1:], washout=100)
-    assert (sys.getswitchinterval(), torch.get_num_threads(), [p["num_threads"] for p in threadpool_info()]) == before
+    settings = lambda: (sys.getswitchinterval(), torch.get_num_threads(), [p["num_threads"] for p in threadpool_info()])  # noqa: E731
+    before = settings()
+    rng = np.random.default_rng(0)
+    u, y = rng.normal(size=(3000, 1)), rng.normal(size=(3000, 1))
+    threads = [threading.Thread(target=lambda s=s: EchoStateNetwork(150, seed=s).fit(u, y)) for s in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert settings() == before

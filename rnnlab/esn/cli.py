@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from . import sweep as sweep_grid
@@ -48,7 +49,7 @@ def _floats(text: str) -> tuple[float, ...]:
         values = tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
         values = ()
-    if not values:
+    if not values or not all(math.isfinite(v) for v in values):
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0.5,1.25, got {text!r}")
     return values
 
@@ -77,8 +78,8 @@ def run(args) -> int:
         tasks.plot_frequency(r, out / "freqgen.png")
         summary = {k: r[k] for k in ("nrmse", "nrmse_first_100", "period_error", "amplitude_error", "n_reservoir")}
         print(json.dumps(summary) if args.json else
-              f"frequency generator, {args.units} units: period error {r['period_error']:.2%}, amplitude error "
-              f"{r['amplitude_error']:.1%}, test NRMSE {r['nrmse_first_100']:.3f} over the first 100 free steps, "
+              f"frequency generator, {args.units} units: period error {tasks.percent(r['period_error'], 2)}, "
+              f"amplitude error {tasks.percent(r['amplitude_error'], 1)}, test NRMSE {r['nrmse_first_100']:.3f} over the first 100 free steps, "
               f"{r['nrmse']:.2f} over all {r['test_steps']} (the phase drifts); plot in {out / 'freqgen.png'}")
     else:
         require(all(0 < a <= 1 for a in args.leak_rates), f"--leak-rates must lie in (0, 1], got {_show(args.leak_rates)}",

@@ -38,11 +38,25 @@ class EchoStateNetwork:
         self.b = init.bias_vector(n_reservoir, bias_scaling, self.rng)
         self.W_in = self.W_fb = self.W_out = None
 
-    def _build(self, n_in: int, n_out: int) -> None:
+    def _build(self, n_in: int, n_out: int | None) -> None:
+        """Draw input (and feedback) weights for these widths; fit() redraws them when the widths change."""
         if self.W_in is None or self.W_in.shape[1] != n_in:
             self.W_in = init.input_weights(self.n, n_in, self.input_scaling, self.rng)
-        if self.feedback and (self.W_fb is None or self.W_fb.shape[1] != n_out):
+        if self.feedback and n_out is not None and (self.W_fb is None or self.W_fb.shape[1] != n_out):
             self.W_fb = init.feedback_weights(self.n, n_out, self.feedback_scaling, self.rng)
+
+    def _check_widths(self, u: np.ndarray, y_prev: np.ndarray | None) -> None:
+        """The input (and fed-back output) widths must match the weights drawn for them."""
+        if self.W_in is None:
+            self._build(u.shape[2], None if y_prev is None else y_prev.shape[2])
+        require(u.shape[2] == self.W_in.shape[1], f"u has {u.shape[2]} input(s) per step but the reservoir was "
+                f"built for {self.W_in.shape[1]}", "pass u with shape (B, T, n_in) as in fit()")
+        if y_prev is not None:
+            require(y_prev.shape[:2] == u.shape[:2], f"y_prev has {y_prev.shape[:2]} (sequences, steps) but u has "
+                    f"{u.shape[:2]}", "give one fed-back output per input step")
+            require(self.W_fb is not None and y_prev.shape[2] == self.W_fb.shape[1], f"y_prev has {y_prev.shape[2]} "
+                    "output(s) per step but the feedback weights take "
+                    f"{0 if self.W_fb is None else self.W_fb.shape[1]}", "pass the outputs the network was fitted to")
 
     # ------------------------------------------------------------------ reservoir
     def run(self, u: np.ndarray, x0: np.ndarray | None = None, y_prev: np.ndarray | None = None,
@@ -55,7 +69,10 @@ class EchoStateNetwork:
         u = _batch(u)
         B, T, _ = u.shape
         y_prev = _batch(y_prev) if self.feedback and y_prev is not None else None
+        self._check_widths(u, y_prev)
         states = np.empty((T, B, self.n), dtype=self.dtype)           # time-major: each step writes one block
+        require(x0 is None or np.size(x0) == B * self.n, f"x0 has {np.size(x0)} values, not {B} x {self.n}",
+                "pass one state of n_reservoir values per sequence")
         x = np.zeros((B, self.n), self.dtype) if x0 is None else np.array(x0, dtype=self.dtype).reshape(B, self.n)
         for t0 in range(0, T, BLOCK):
             t1 = min(T, t0 + BLOCK)
@@ -131,9 +148,14 @@ class EchoStateNetwork:
                 lo = max(t0, washout)
                 if lo < t1:
                     pending.append(worker.submit(add_rows, lo, t1, states))
-            states = self.run(u, y_prev=y_prev, noise=noise, on_block=on_block)
-            for job in pending:
-                job.result()                                            # in order; re-raises a worker error
+            try:
+                states = self.run(u, y_prev=y_prev, noise=noise, on_block=on_block)
+                for job in pending:
+                    job.result()                                        # in order; re-raises a worker error
+            except BaseException:                                       # Ctrl-C or an error: drop queued blocks
+                for job in pending:
+                    job.cancel()
+                raise
             W, intercept = readout.solve(self.ridge)
         self.W_out = np.vstack([intercept, W])                          # (1 + n_in + N, n_out)
         self.last_state, self.last_output = states[:, -1], y[:, -1]
@@ -179,20 +201,21 @@ def _project(rows: np.ndarray, W: np.ndarray) -> np.ndarray:
     W = W.astype(rows.dtype)
     if rows.shape[1] > 4:
         return rows @ W.T
-    out = rows[:, :1] * W[:, 0]
-    for k in range(1, rows.shape[1]):
+    out = np.zeros((rows.shape[0], W.shape[0]), rows.dtype)
+    for k in range(rows.shape[1]):
         out += rows[:, k:k + 1] * W[:, k]
     return out
 
 
 def _time_major_rows(a: np.ndarray, dtype) -> np.ndarray:
     """(B, T, d) -> (T*B, d) rows, time-major, in dtype."""
-    return a.transpose(1, 0, 2).reshape(-1, a.shape[2]).astype(dtype)
+    return a.transpose(1, 0, 2).reshape(a.shape[0] * a.shape[1], a.shape[2]).astype(dtype)
 
 
 def _batch(a: np.ndarray) -> np.ndarray:
     """(T,) or (T, d) or (B, T, d) -> (B, T, d) float."""
     a = np.asarray(a, dtype=float)
+    require(1 <= a.ndim <= 3, f"a sequence array has shape {a.shape}", "pass (T,), (T, d) or (B, T, d)")
     if a.ndim == 1:
         a = a[:, None]
     return a[None] if a.ndim == 2 else a

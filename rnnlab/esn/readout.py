@@ -15,21 +15,25 @@ from .threads import one_torch_thread
 
 
 def ridge_solve(X: np.ndarray, Y: np.ndarray, ridge: float) -> np.ndarray:
-    """argmin_W |X W - Y|^2 + ridge |W|^2 through the normal equations and a Cholesky solve."""
+    """argmin_W |X W - Y|^2 + ridge |W|^2 through the normal equations and a Cholesky solve (float64)."""
+    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     return solve_normal_equations(X.T @ X, X.T @ Y, ridge)
 
 
 def solve_normal_equations(gram: np.ndarray, cross: np.ndarray, ridge: float) -> np.ndarray:
-    """Solve (gram + ridge I) W = cross; a rank-deficient gram with ridge 0 gets the minimum-norm solution."""
-    A = gram.copy()
+    """Solve (gram + ridge I) W = cross (F,) or (F, O); a rank-deficient gram with ridge 0 gets the
+    minimum-norm solution."""
+    A = np.array(gram, dtype=np.float64)
     A[np.diag_indices_from(A)] += ridge
+    B = np.asarray(cross, dtype=np.float64)
+    B2 = B.reshape(len(B), -1)                                             # (F, O)
     with one_torch_thread():
         L, info = torch.linalg.cholesky_ex(torch.from_numpy(A))            # A = L L^T
         if int(info) == 0:
-            return torch.cholesky_solve(torch.from_numpy(np.asarray(cross, dtype=np.float64)), L).numpy()
+            return torch.cholesky_solve(torch.from_numpy(B2), L).numpy().reshape(B.shape)
     values, vectors = np.linalg.eigh(A)                                    # not positive definite: pseudo-inverse
     keep = values > values.max() * len(values) * np.finfo(float).eps
-    return vectors[:, keep] @ ((vectors[:, keep].T @ cross) / values[keep, None])
+    return (vectors[:, keep] @ ((vectors[:, keep].T @ B2) / values[keep, None])).reshape(B.shape)
 
 
 class RidgeAccumulator:

@@ -101,14 +101,22 @@ def frequency_generator(n_reservoir: int = 400, train: int = 20000, test: int = 
     errors, amplitude_errors = [], []
     for a, b in zip(np.r_[0, jumps], np.r_[jumps, test]):
         half = slice(a + (b - a) // 2, b)                            # after the transient
+        if b - half.start < 20:                                      # a segment cut short by the end of the test
+            continue
         p_out, p_tgt = _period(out[half]), _period(target[half])
         if p_out and p_tgt:
             errors.append(abs(p_out - p_tgt) / p_tgt)
         amplitude_errors.append(abs(np.std(out[half]) / np.std(target[half]) - 1))  # std ratio = amplitude ratio
     return {"nrmse": nrmse(out, target), "nrmse_first_100": nrmse(out[:100], target[:100]),
             "period_error": float(np.mean(errors)) if errors else None,
-            "amplitude_error": float(np.mean(amplitude_errors)), "n_reservoir": n_reservoir, "test_steps": test,
+            "amplitude_error": float(np.mean(amplitude_errors)) if amplitude_errors else None,
+            "n_reservoir": n_reservoir, "test_steps": test,
             "u": u[hi:].tolist(), "target": target.tolist(), "output": out.tolist(), "params": params}
+
+
+def percent(value: float | None, digits: int) -> str:
+    """0.0123 -> '1.23%'; None (nothing to measure) -> 'n/a'."""
+    return "n/a" if value is None else f"{value:.{digits}%}"
 
 
 def _period(signal: np.ndarray) -> float | None:
@@ -134,8 +142,8 @@ def plot_frequency(result: dict, path, zoom: int = 120) -> None:
     whole = fig.add_subplot(grid[1, :], sharex=setting)
     whole.plot(target, label="target", lw=1.2)
     whole.plot(output, "--", label="network (closed loop)", lw=0.8)
-    whole.set_title(f"ESN frequency generator: period error {result['period_error']:.2%}, amplitude error "
-                    f"{result['amplitude_error']:.1%}, NRMSE first 100 steps {result['nrmse_first_100']:.3f}")
+    whole.set_title(f"ESN frequency generator: period error {percent(result['period_error'], 2)}, amplitude error "
+                    f"{percent(result['amplitude_error'], 1)}, NRMSE first 100 steps {result['nrmse_first_100']:.3f}")
     whole.legend(loc="upper right")
     for k, end in enumerate(ends):
         ax = fig.add_subplot(grid[2, k])
