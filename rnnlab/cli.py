@@ -7,6 +7,7 @@ import sys
 import time
 
 from . import __version__
+from .argtypes import seed
 from .config import MODEL_KINDS, OPTIMIZERS, TOKENIZERS, ModelConfig, SampleConfig, TrainConfig
 from .errors import RnnlabError
 
@@ -18,7 +19,7 @@ TRAIN_FLAGS = {
     "lr_schedule": str, "warmup_steps": int, "lr_decay_steps": int, "min_lr_frac": float,
     "plateau_patience": int, "plateau_factor": float, "early_stop_patience": int,
     "max_steps": int, "max_minutes": float, "eval_every": int, "log_every": int, "sample_chars": int,
-    "seed": int, "device": str, "dtype": str, "backend": str, "out": str,
+    "seed": seed, "device": str, "dtype": str, "backend": str, "out": str,
 }
 M, T = ModelConfig(), TrainConfig()
 HELP = {
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--top-k", type=int, default=0, help="sample only from the k likeliest tokens; 0 off")
     s.add_argument("--top-p", type=float, default=1.0, help="sample from the smallest set with this much probability; 1 off")
     s.add_argument("--greedy", action="store_true", help="always take the likeliest token")
-    s.add_argument("--seed", type=int, default=None, help="same seed, same text (default: random)")
+    s.add_argument("--seed", type=seed, default=None, help="same seed, same text (default: random)")
     s.add_argument("--num-samples", type=int, default=1, help="independent samples, separated by a ---- line")
     s.add_argument("--which", choices=["best", "last"], default="best", help="checkpoint of a run to use (default best)")
     s.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
@@ -129,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Sweep the spectral radius of W_hh of a 5-unit RNN over 50 steps, and compare "
                        "||dLoss/dh_t|| over 100 steps for a vanilla RNN and an LSTM.")
     f.add_argument("--out", default="gradflow", help="directory for sweep.png, rnn_vs_lstm.png, gradflow.json")
-    f.add_argument("--seed", type=int, default=0, help="seed for the random matrices and inputs (default 0)")
+    f.add_argument("--seed", type=seed, default=0, help="seed for the random matrices and inputs (default 0)")
     f.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     from .esn.cli import add_parser as add_esn
@@ -143,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train on 8-bit sums, test exact-sum accuracy on unseen 8-, 16- and 32-bit numbers.")
     a.add_argument("--hidden", type=int, default=16, help="sigmoid hidden units of the RNN (default 16)")
     a.add_argument("--steps", type=int, default=3000, help="training steps of 100 sums (default 3000)")
-    a.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    a.add_argument("--seed", type=seed, default=0, help="seed (default 0)")
     a.add_argument("--json", action="store_true", help='print {"rnn": {"8": acc, ...}, "mlp": {...}}')
     return parser
 
@@ -255,7 +256,10 @@ def cmd_gradflow(args) -> int:
 
 
 def cmd_toy(args) -> int:
+    from .errors import require
     from .toys import addition
+    require(args.hidden > 0 and args.steps > 0, f"--hidden and --steps must be positive, got {args.hidden} and "
+            f"{args.steps}", "pass e.g. --hidden 16 --steps 3000")
     result = addition.run(seed=args.seed, hidden=args.hidden, steps=args.steps)
     if args.json:
         print(json.dumps(result))
@@ -288,6 +292,13 @@ def main(argv=None) -> int:
     except RnnlabError as exc:
         print(f"rnnlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:   # `rnnlab sample ... | head`: the reader has all it wanted
+        sys.stderr.close()
+        return 0
+    except MemoryError:
+        print(f"rnnlab {args.command}: error: not enough memory for this request (ask for smaller sizes or "
+              "lengths)", file=sys.stderr)
+        return 2
     except OSError as exc:   # unreadable data, unwritable --out, disk full: say which file
         where = f": {exc.filename}" if exc.filename else ""
         print(f"rnnlab {args.command}: error: {exc.strerror or exc}{where} (check the path and its permissions)",
@@ -296,8 +307,6 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"rnnlab {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def resolve_dtype(name: str, device: torch.device, warn=lambda msg: print(msg, f
 
 
 def autocast(device: torch.device, dtype: torch.dtype):
-    """Mixed-precision context for the forward pass; a no-op for float32."""
-    if dtype == torch.float32:
+    """Mixed-precision context for the forward pass; a no-op for float32 and float64."""
+    if dtype not in (torch.bfloat16, torch.float16):
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)

@@ -130,3 +130,30 @@ def test_hmm_cli_train_sample_and_errors(small_text, tmp_path):
     assert a == run_cli("hmm", "sample", tmp_path / "h", "-n", 50, "--seed", 1)[1] and len(a) == 51
     code, _, err = run_cli("hmm", "sample", tmp_path / "nope")
     assert code == 2 and len(err.strip().splitlines()) == 1
+    for bad in (["train", "--data", small_text, "--val-frac", "1.5"], ["train", "--data", small_text, "--seed", "-1"],
+                ["sample", tmp_path / "h", "--seed", "-1"]):
+        code, _, err = run_cli("hmm", *bad)
+        assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_hmm_sample_refuses_a_damaged_run(small_text, tmp_path):
+    import json
+
+    from rnnlab.errors import RnnlabError
+    from rnnlab.hmm import lm
+    lm.fit_language_model(str(small_text), 3, n_iter=2, out=str(tmp_path / "h"))
+    meta_path = tmp_path / "h" / "config.json"
+    meta = json.loads(meta_path.read_text())
+    for damaged in ({k: v for k, v in meta.items() if k != "vocab"}, [1, 2],
+                    {**meta, "vocab": {**meta["vocab"], "chars": meta["vocab"]["chars"][:5]}}):
+        meta_path.write_text(json.dumps(damaged))
+        with pytest.raises(RnnlabError, match="damaged|another format"):
+            lm.sample_text(tmp_path / "h", 10, seed=0)
+
+
+def test_letters_transition_ignores_letters_the_text_lacks():
+    from rnnlab.hmm.experiments import letters
+    from tests.conftest import SHAKESPEARE
+    text = SHAKESPEARE.read_text().lower().translate(str.maketrans("", "", "qxzjk"))
+    result = letters(text, chars=20000, iters=900, restarts=1, seed=1)
+    assert result["transition_iteration"] > 100              # was 1: absent letters made the spread 0.5 at once

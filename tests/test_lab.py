@@ -54,3 +54,35 @@ def test_binary_addition_rnn_generalises_to_32_bits():
     result = addition.run(steps=2000, test_count=500)
     assert result["rnn"] == {"8": 1.0, "16": 1.0, "32": 1.0}
     assert result["mlp"]["32"] < 0.05                        # the feed-forward foil does not generalise
+
+
+def test_numpy_backend_weight_decay_matches_the_torch_backend(small_text, tmp_path):
+    model = ModelConfig(model="rnn", hidden=16, layers=1, embed=0, dropout=0.0)
+    results = {}
+    for backend in ("numpy", "torch"):
+        cfg = TrainConfig(data=str(small_text), backend=backend, dtype="float32", optimizer="adam", lr=1e-2,
+                          weight_decay=0.05, seq_len=12, batch_size=4, max_steps=15, max_minutes=None, eval_every=15,
+                          sample_chars=0, out=str(tmp_path / backend), seed=3)
+        results[backend] = rnnlab.train(model, cfg, progress=False).last_val_nats
+    no_decay = rnnlab.train(model, TrainConfig(**{**cfg.__dict__, "backend": "numpy", "weight_decay": 0.0,
+                                                  "out": str(tmp_path / "plain")}), progress=False).last_val_nats
+    assert results["numpy"] == pytest.approx(results["torch"], abs=1e-4)
+    assert abs(results["numpy"] - no_decay) > 1e-4
+
+
+def test_numpy_backend_resume_follows_a_new_dtype(small_text, tmp_path):
+    import torch
+    model = ModelConfig(model="gru", hidden=12, layers=1, embed=0, dropout=0.0)
+    cfg = TrainConfig(data=str(small_text), backend="numpy", dtype="float32", optimizer="adam", lr=1e-2, seq_len=12,
+                      batch_size=4, max_steps=5, max_minutes=None, eval_every=5, sample_chars=0, out=str(tmp_path / "r"))
+    rnnlab.train(model, cfg, progress=False)
+    rnnlab.resume(tmp_path / "r", {"max_steps": 10, "dtype": "float64"}, progress=False)
+    saved = torch.load(tmp_path / "r" / "last" / "trainer.pt", weights_only=False)
+    assert {t.dtype for t in saved["numpy_params"].values()} == {torch.float64}
+
+
+@pytest.mark.parametrize("args", [["toy", "addition", "--hidden", "-3"], ["toy", "addition", "--steps", "0"],
+                                  ["gradflow", "--seed", "-1"], ["toy", "addition", "--seed", "x"]])
+def test_lab_commands_refuse_bad_sizes_and_seeds(args):
+    code, out, err = run_cli(*args)
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1

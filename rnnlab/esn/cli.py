@@ -1,11 +1,10 @@
 """`rnnlab esn ...`: flags in, library calls out."""
 from __future__ import annotations
 
-import argparse
 import json
-import math
 from pathlib import Path
 
+from ..argtypes import float_list, seed
 from . import sweep as sweep_grid
 
 
@@ -17,7 +16,7 @@ def add_parser(sub, parser_class) -> None:
                         description="Train a reservoir with output feedback (teacher forcing, state noise); then "
                         "it generates the sine itself, given only the frequency setting.")
     f.add_argument("--units", type=int, default=400, help="reservoir size (default 400)")
-    f.add_argument("--seed", type=int, default=0, help="seed of the reservoir and the task (default 0)")
+    f.add_argument("--seed", type=seed, default=0, help="seed of the reservoir and the task (default 0)")
     f.add_argument("--out", default="esn-freqgen", help="directory for freqgen.png and freqgen.json")
     f.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
@@ -26,32 +25,21 @@ def add_parser(sub, parser_class) -> None:
                         "steps over many starts (Jaeger's convention: RMSE / std of the signal).")
     m.add_argument("--units", type=int, default=500, help="reservoir size (default 500)")
     m.add_argument("--trials", type=int, default=20, help="closed-loop starts (default 20)")
-    m.add_argument("--seed", type=int, default=0, help="seed of the reservoir (default 0)")
+    m.add_argument("--seed", type=seed, default=0, help="seed of the reservoir (default 0)")
     m.add_argument("--json", action="store_true", help="print one JSON object")
 
     s = cmds.add_parser("sweep", help="grid of spectral radius x input scaling x leak rate (Mackey-Glass)",
                         description="Hundreds of closed-form fits in seconds: the lectures' 'try many scales'.")
     s.add_argument("--units", type=int, default=200, help="reservoir size (default 200)")
-    s.add_argument("--radii", type=_floats, default=sweep_grid.RADII, metavar="R,R,...",
+    s.add_argument("--radii", type=float_list, default=sweep_grid.RADII, metavar="R,R,...",
                    help=f"spectral radii to try (default {_show(sweep_grid.RADII)})")
-    s.add_argument("--input-scalings", type=_floats, default=sweep_grid.INPUT_SCALINGS, metavar="S,S,...",
+    s.add_argument("--input-scalings", type=float_list, default=sweep_grid.INPUT_SCALINGS, metavar="S,S,...",
                    help=f"input scalings to try (default {_show(sweep_grid.INPUT_SCALINGS)})")
-    s.add_argument("--leak-rates", type=_floats, default=sweep_grid.LEAK_RATES, metavar="A,A,...",
+    s.add_argument("--leak-rates", type=float_list, default=sweep_grid.LEAK_RATES, metavar="A,A,...",
                    help=f"leak rates in (0, 1] to try (default {_show(sweep_grid.LEAK_RATES)})")
     s.add_argument("--train", type=int, default=2000, help="Mackey-Glass training steps per fit (default 2000)")
     s.add_argument("--out", default="esn-sweep", help="directory for sweep.png and sweep.json")
     s.add_argument("--json", action="store_true", help="print the best setting as one JSON object")
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    """'0.5,0.9,1.2' -> (0.5, 0.9, 1.2); anything else is a usage error (exit 2)."""
-    try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        values = ()
-    if not values or not all(math.isfinite(v) for v in values):
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 0.5,1.25, got {text!r}")
-    return values
 
 
 def _show(values) -> str:

@@ -5,6 +5,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..argtypes import seed
+
 
 def add_parser(sub, parser_class) -> None:
     hmm = sub.add_parser("hmm", help="hidden Markov models: train, sample, the letters and landscape experiments")
@@ -18,14 +20,14 @@ def add_parser(sub, parser_class) -> None:
     t.add_argument("--iters", type=int, default=100, help="maximum EM iterations (default 100)")
     t.add_argument("--tol", type=float, default=1e-3, help="stop when the log-likelihood gains less (default 1e-3)")
     t.add_argument("--val-frac", type=float, default=0.1, help="held-out fraction (default 0.1)")
-    t.add_argument("--seed", type=int, default=0, help="seed of the random start (default 0)")
+    t.add_argument("--seed", type=seed, default=0, help="seed of the random start (default 0)")
     t.add_argument("--out", help="run directory to write (hmm.npz, config.json)")
     t.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
     s = cmds.add_parser("sample", help="generate text from a fitted HMM")
     s.add_argument("run", metavar="RUN", help="directory written by `rnnlab hmm train --out`")
     s.add_argument("-n", "--length", type=int, default=300, help="symbols to generate (default 300)")
-    s.add_argument("--seed", type=int, default=None, help="same seed, same text")
+    s.add_argument("--seed", type=seed, default=None, help="same seed, same text")
 
     le = cmds.add_parser("letters", help="2-state HMM on letters: the vowel/consonant phase transition",
                          description="Fit a 2-state HMM to a-z and space from a near-uniform start and run EM "
@@ -33,7 +35,7 @@ def add_parser(sub, parser_class) -> None:
     le.add_argument("--data", default="tiny_shakespeare", help="text (default tiny_shakespeare)")
     le.add_argument("--chars", type=int, default=20000, help="letters used (default 20000)")
     le.add_argument("--iters", type=int, default=1000, help="EM iterations (default 1000)")
-    le.add_argument("--seed", type=int, default=0, help="seed of the first start's tiny tilt off uniform (default 0)")
+    le.add_argument("--seed", type=seed, default=0, help="seed of the first start's tiny tilt off uniform (default 0)")
     le.add_argument("--restarts", type=int, default=4, help="near-uniform starts; the most likely result is "
                     "reported, every start's outcome is listed (default 4)")
     le.add_argument("--keep-labels", action="store_true", help="keep play speaker labels ('ROMEO:' lines), "
@@ -58,6 +60,8 @@ def run(args) -> int:
     if args.hmm_command == "train":
         require(args.states > 0, f"--states must be positive, got {args.states}", "pass e.g. --states 16")
         require(args.iters > 0, f"--iters must be positive, got {args.iters}", "pass e.g. --iters 100")
+        require(0 < args.val_frac < 1, f"--val-frac must lie strictly between 0 and 1, got {args.val_frac}",
+                "pass e.g. --val-frac 0.1")
         result = lm.fit_language_model(args.data, args.states, args.letters, args.val_frac, args.iters, args.tol,
                                        args.seed, args.out)
         print(json.dumps(result) if args.json else

@@ -49,7 +49,8 @@ def _letters_run(X: np.ndarray, iters: int, seed: int) -> dict:
 
     hmm = DiscreteHMM(2, 27, n_iter=iters, tol=-np.inf, init="uniform", seed=seed)
     hmm.fit(X, callback=record)
-    spread = np.array([max(c[:26]) - min(c[:26]) for c in curves])
+    present = np.flatnonzero(counts[:26])                               # letters absent from the text stay at 0
+    spread = np.array([np.ptp(np.asarray(c)[present]) for c in curves])
     transition = int(np.argmax(spread > 0.5)) + 1 if (spread > 0.5).any() else None
     final = np.array(curves[-1])
     first = [LETTERS[i] for i in range(27) if counts[i] and final[i] > 0.5]

@@ -74,16 +74,21 @@ def load(run_dir: str | Path) -> tuple[DiscreteHMM, object]:
         meta = json.loads((run_dir / "config.json").read_text())
     except ValueError:
         raise RnnlabError(f"{run_dir / 'config.json'} is damaged", "retrain the HMM") from None
-    require(meta.get("format") == "rnnlab-hmm" and meta.get("format_version") == HMM_FORMAT,
+    require(isinstance(meta, dict) and meta.get("format") == "rnnlab-hmm" and meta.get("format_version") == HMM_FORMAT,
             f"{run_dir} holds an HMM of another format", "retrain it with this rnnlab")
     try:
         arrays = np.load(run_dir / "hmm.npz")
         start, trans, emis = arrays["startprob"], arrays["transmat"], arrays["emissionprob"]
+        vocab = vocab_from_dict(meta["vocab"])
     except Exception as exc:
-        raise RnnlabError(f"{run_dir / 'hmm.npz'} is damaged ({exc.__class__.__name__})", "retrain the HMM") from None
-    hmm = DiscreteHMM(*emis.shape)
+        raise RnnlabError(f"{run_dir} is damaged ({exc.__class__.__name__})", "retrain the HMM") from None
+    K, V = emis.shape if emis.ndim == 2 else (0, 0)
+    require(K > 0 and start.shape == (K,) and trans.shape == (K, K) and V == vocab.size,
+            f"{run_dir} is damaged: its arrays do not fit together or the {vocab.size}-symbol vocabulary",
+            "retrain the HMM")
+    hmm = DiscreteHMM(K, V)
     hmm.startprob, hmm.transmat, hmm.emissionprob = start, trans, emis
-    return hmm, vocab_from_dict(meta["vocab"])
+    return hmm, vocab
 
 
 def sample_text(run_dir: str | Path, n: int, seed=None) -> str:

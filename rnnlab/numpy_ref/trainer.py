@@ -47,6 +47,9 @@ class NumpyTrainer(Trainer):
             clip_elementwise(grads, cfg.clip_value)
         if cfg.grad_clip:
             clip_global_norm(grads, cfg.grad_clip)
+        if cfg.weight_decay:                                                 # L2, as torch's Adam/Adagrad apply it
+            for name, g in grads.items():
+                g += cfg.weight_decay * self.np_model.params[name]
         self.optimizer.step(self.np_model.params, grads)
         self._loss_sum += float(loss)
         self._loss_count += 1
@@ -70,9 +73,10 @@ class NumpyTrainer(Trainer):
                 "hidden": [torch.from_numpy(h) for h in self.state] if self.state is not None else []}
 
     def load_backend_state(self, d: dict) -> None:
-        to_numpy = lambda t: {k: v.cpu().numpy().copy() for k, v in t.items()}  # noqa: E731
+        dtype = next(iter(self.np_model.params.values())).dtype             # this run's --dtype, maybe changed on resume
+        to_numpy = lambda t: {k: v.cpu().numpy().astype(dtype) for k, v in t.items()}  # noqa: E731
         self.np_model.params.update(to_numpy(d["numpy_params"]))   # exact, even where the mirror is float32
         self.optimizer = self.make_optimizer()
         self.optimizer.load_state_dict({k: to_numpy(v) if isinstance(v, dict) else v
                                         for k, v in d["numpy_optimizer"].items()})
-        self.state = tuple(h.cpu().numpy().copy() for h in d["hidden"]) or None
+        self.state = tuple(h.cpu().numpy().astype(dtype) for h in d["hidden"]) or None
