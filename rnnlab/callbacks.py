@@ -83,48 +83,52 @@ class Checkpointer:
             self.save(trainer, "last")
 
 
-class ReduceLROnPlateau:
+class _Patience:
+    """Counts scheduled evaluations without a new best of its own. A stop's extra final evaluation is off
+    the schedule and ignored entirely (not even as a best), so 'stop, then resume' counts like one run."""
+
+    def __init__(self, patience: int):
+        self.patience, self.bad, self.best = patience, 0, float("inf")
+
+    def exhausted(self, trainer) -> bool:
+        """Count this evaluation; True when `patience` evaluations in a row brought no new best."""
+        nats = trainer.last_score.nats
+        if nats < self.best:
+            self.best, self.bad = nats, 0
+        else:
+            self.bad += 1
+        return self.bad >= self.patience
+
+    def state_dict(self) -> dict:
+        return {"bad": self.bad, "best": self.best}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.bad, self.best = d["bad"], d.get("best", float("inf"))
+
+
+class ReduceLROnPlateau(_Patience):
     """Multiply the learning rate by `factor` after `patience` evaluations without a new best."""
 
     def __init__(self, patience: int, factor: float = 0.5, min_scale: float = 1e-3):
-        self.patience, self.factor, self.min_scale = patience, factor, min_scale
-        self.bad = 0
+        super().__init__(patience)
+        self.factor, self.min_scale = factor, min_scale
 
     def __call__(self, event: str, trainer) -> None:
-        if event != "eval" or not trainer.scheduled_eval:   # so that resume after a stop stays exact
+        if event != "eval" or not trainer.scheduled_eval:
             return
-        self.bad = 0 if trainer.improved else self.bad + 1
-        if self.bad >= self.patience and trainer.progress.lr_scale > self.min_scale:
+        if self.exhausted(trainer) and trainer.progress.lr_scale > self.min_scale:
             trainer.progress.lr_scale *= self.factor
             self.bad = 0
             _say(f"step {trainer.progress.step}: no improvement for {self.patience} evaluations, "
                  f"learning rate x{trainer.progress.lr_scale:g}")
 
-    def state_dict(self) -> dict:
-        return {"bad": self.bad}
 
-    def load_state_dict(self, d: dict) -> None:
-        self.bad = d["bad"]
-
-
-class EarlyStopping:
+class EarlyStopping(_Patience):
     """Stop after `patience` evaluations without a new best validation loss."""
 
-    def __init__(self, patience: int):
-        self.patience, self.bad = patience, 0
-
     def __call__(self, event: str, trainer) -> None:
-        if event != "eval" or not trainer.scheduled_eval:
-            return
-        self.bad = 0 if trainer.improved else self.bad + 1
-        if self.bad >= self.patience:
+        if event == "eval" and trainer.scheduled_eval and self.exhausted(trainer):
             trainer.stop(f"early stop: no improvement for {self.patience} evaluations")
-
-    def state_dict(self) -> dict:
-        return {"bad": self.bad}
-
-    def load_state_dict(self, d: dict) -> None:
-        self.bad = d["bad"]
 
 
 class SamplePrinter:

@@ -132,6 +132,7 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu", prefer
         model_cfg = ModelConfig.from_dict(meta["model"])
         train_cfg = TrainConfig.from_dict(meta["train"])
         vocab = vocab_from_dict(meta["vocab"])
+        meta["data"]["fingerprint"]                                      # resume and eval check the text by it
     except (KeyError, TypeError) as exc:
         raise RnnlabError(f"{ckpt / CONFIG} is missing {exc}", "the checkpoint is damaged") from None
     require(model_cfg.vocab_size == vocab.size, f"{ckpt}: model has {model_cfg.vocab_size} outputs but the vocabulary "

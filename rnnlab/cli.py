@@ -182,8 +182,9 @@ def cmd_train(args) -> int:
         print(json.dumps(summary))
     else:
         why = f" ({result.stop_reason})" if result.stop_reason else ""
-        print(f"done{why}: {result.steps} steps, best validation {result.best_val_nats:.4f} nats/char = "
-              f"{result.best_val_bits:.4f} bits/char at step {result.best_step}, {result.chars_per_s:,.0f} chars/s; "
+        u = result.unit
+        print(f"done{why}: {result.steps} steps, best validation {result.best_val_nats:.4f} nats/{u} = "
+              f"{result.best_val_bits:.4f} bits/{u} at step {result.best_step}, {result.chars_per_s:,.0f} {u}s/s; "
               f"run in {result.run_dir}", file=sys.stderr)
     return 0
 
@@ -208,10 +209,11 @@ def cmd_eval(args) -> int:
     from . import runs
     score = runs.evaluate_run(args.run, args.data, args.device, args.dtype)
     if args.json:
-        print(json.dumps(score.to_dict("char")))
+        print(json.dumps(score.to_dict()))
     else:
-        print(f"{score.nats:.4f} nats/char  {score.bits:.4f} bits/char  perplexity {score.perplexity:.3f}  "
-              f"({score.n_tokens:,} chars scored)")
+        u = score.unit
+        print(f"{score.nats:.4f} nats/{u}  {score.bits:.4f} bits/{u}  perplexity {score.perplexity:.3f}  "
+              f"({score.n_tokens:,} {u}s scored)")
     return 0
 
 
@@ -285,6 +287,12 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "dataset
 
 
 
+def _out_of_memory(command: str) -> int:
+    print(f"rnnlab {command}: error: not enough memory for this request (ask for smaller sizes or lengths)",
+          file=sys.stderr)
+    return 2
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -296,9 +304,11 @@ def main(argv=None) -> int:
         sys.stderr.close()
         return 0
     except MemoryError:
-        print(f"rnnlab {args.command}: error: not enough memory for this request (ask for smaller sizes or "
-              "lengths)", file=sys.stderr)
-        return 2
+        return _out_of_memory(args.command)
+    except RuntimeError as exc:      # torch's allocator reports exhaustion as a RuntimeError
+        if "allocate" not in str(exc) or "memory" not in str(exc):
+            raise
+        return _out_of_memory(args.command)
     except OSError as exc:   # unreadable data, unwritable --out, disk full: say which file
         where = f": {exc.filename}" if exc.filename else ""
         print(f"rnnlab {args.command}: error: {exc.strerror or exc}{where} (check the path and its permissions)",

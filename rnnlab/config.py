@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -51,6 +52,8 @@ class ModelConfig(_Dict):
         require_positive("--embed", self.embed, allow_zero=True)
         require(self.init in ("default", "esn"), f"unknown init {self.init!r}", "use --init default or esn")
         require_positive("--spectral-radius", self.spectral_radius)
+        require(math.isfinite(self.forget_bias), f"--forget-bias must be finite, got {self.forget_bias}",
+                "pass e.g. --forget-bias 1")
         require(0.0 <= self.dropout < 1.0, f"--dropout must be in [0, 1), got {self.dropout}", "pass e.g. --dropout 0.2")
 
 

@@ -1,4 +1,7 @@
 """The one error type users see: a problem plus the fix, printed as one line."""
+from __future__ import annotations
+
+import math
 
 
 class RnnlabError(Exception):
@@ -23,6 +26,7 @@ def require_positive(name: str, value, allow_zero: bool = False) -> None:
     """Check a size, length or temperature given on the command line or in a config."""
     if value is None:
         return
+    require(math.isfinite(value), f"{name} must be a finite number, got {value}", f"pass a finite value for {name}")
     ok = value >= 0 if allow_zero else value > 0
     bound = "non-negative" if allow_zero else "positive"
     require(ok, f"{name} must be {bound}, got {value}", f"pass a {bound} value for {name}")

@@ -20,6 +20,7 @@ class Score:
     """Cross-entropy of a model on a token sequence, in the units users quote."""
     nats: float          # mean nats per token
     n_tokens: int        # tokens predicted (all but the first)
+    unit: str = "char"   # what a token is: char, byte or word (the run's --tokenizer)
 
     @property
     def bits(self) -> float:
@@ -29,9 +30,10 @@ class Score:
     def perplexity(self) -> float:
         return math.exp(self.nats)
 
-    def to_dict(self, unit: str = "char") -> dict:
-        return {f"nats_per_{unit}": self.nats, f"bits_per_{unit}": self.bits,
-                "perplexity": self.perplexity, f"n_{unit}s": self.n_tokens}
+    def to_dict(self) -> dict:
+        u = self.unit
+        return {f"nats_per_{u}": self.nats, f"bits_per_{u}": self.bits, "perplexity": self.perplexity,
+                f"n_{u}s": self.n_tokens}
 
 
 def _score_rows(model, inputs: np.ndarray, targets: np.ndarray, device, dtype, chunk: int) -> torch.Tensor:

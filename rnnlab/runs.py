@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ class RunResult:
     last_val_nats: float
     stop_reason: str | None
     chars_per_s: float
+    unit: str = "char"   # what the losses are per: char, byte or word (the run's --tokenizer)
 
     @property
     def best_val_bits(self) -> float:
@@ -85,7 +87,8 @@ def _run(trainer: Trainer, run_dir: Path) -> RunResult:
                           "lower --lr, keep --grad-clip on, or use --dtype float32")
     return RunResult(run_dir=run_dir, steps=p.step, best_val_nats=p.best_val, best_step=p.best_step,
                      last_val_nats=trainer.last_score.nats if trainer.last_score else float("nan"),
-                     stop_reason=trainer.stop_reason, chars_per_s=p.chars_seen / max(p.train_seconds, 1e-9))
+                     stop_reason=trainer.stop_reason, chars_per_s=p.chars_seen / max(p.train_seconds, 1e-9),
+                     unit=trainer.cfg.tokenizer)
 
 
 def train(model_cfg: ModelConfig, cfg: TrainConfig, progress: bool = True,
@@ -113,6 +116,9 @@ def resume(run_dir: str | Path, overrides: dict | None = None, progress: bool = 
     run_dir = Path(run_dir)
     require((run_dir / "last").exists() or (run_dir / ".last.old").exists(),
             f"{run_dir} has no last/ checkpoint to resume", "give the --out directory of an earlier training run")
+    require(any((run_dir / name / checkpoint.CONFIG).exists() for name in ("last", ".last.old")),
+            f"{run_dir}/last is damaged (no {checkpoint.CONFIG}); resuming from best/ would redo steps silently",
+            "restore last/, or start a new run with --out")
     overrides = dict(overrides or {})
     unknown = set(overrides) - set(RESUME_OVERRIDES) - {"data", "tokenizer"}
     require(not unknown, f"cannot change {', '.join(sorted(unknown))} when resuming",
@@ -124,14 +130,38 @@ def resume(run_dir: str | Path, overrides: dict | None = None, progress: bool = 
             "resume without --tokenizer, or start a new run")
     data = overrides.pop("data", saved.data)
     cfg = saved.replace(**overrides, data=data, out=str(run_dir))
+    if "lr_decay_steps" not in overrides:
+        cfg = _extend_schedule(cfg, int(ckpt.meta.get("metrics", {}).get("step", 0)), say)
     trainer_cls, device, dtype = _backend(cfg, say)
-    corpus = _training_corpus(ckpt, data, f"resume with the original data ({ckpt.meta['data']['source']}) "
-                                          "or start a new run")
+    source = ckpt.meta["data"].get("source", saved.data)
+    corpus = _training_corpus(ckpt, data, f"resume with the original data ({source}) or start a new run")
     trainer = trainer_cls(ckpt.model.train(), corpus, cfg, device, dtype,
                       _callbacks(run_dir, cfg, _data_info(corpus), progress))
-    trainer.load_state_dict(ckpt.trainer_state(device))
+    try:
+        trainer.load_state_dict(ckpt.trainer_state(device))
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise RnnlabError(f"{ckpt.path / checkpoint.TRAINER} is damaged ({exc.__class__.__name__}: {exc})",
+                          "restore it, or start a new run with --out") from None
     say(f"rnnlab: resuming {run_dir} at step {trainer.progress.step}")
     return _run(trainer, run_dir)
+
+
+def _extend_schedule(cfg: TrainConfig, step: int, say) -> TrainConfig:
+    """A resumed cosine run whose new budget goes past its decay horizon would train at the floor LR
+    (0 by default) from there on: stretch the horizon to the new --max-steps, or refuse a time-only budget."""
+    horizon = cfg.lr_decay_steps
+    if cfg.lr_schedule != "cosine" or not horizon or cfg.min_lr_frac >= 1:
+        return cfg
+    if cfg.max_steps is None:
+        require(step < horizon, f"the cosine schedule of {cfg.out} ended at step {horizon}, so further steps would "
+                f"train at {cfg.min_lr_frac:g} x the learning rate", "pass --max-steps N or --lr-decay-steps N "
+                "beyond it")
+        return cfg
+    if cfg.max_steps <= horizon:
+        return cfg
+    say(f"rnnlab: note: the cosine schedule ended at step {horizon}; it now decays over --max-steps "
+        f"{cfg.max_steps} (pass --lr-decay-steps to choose)")
+    return cfg.replace(lr_decay_steps=cfg.max_steps)
 
 
 def _training_corpus(ckpt: checkpoint.Checkpoint, data: str, hint: str) -> Corpus:
@@ -168,4 +198,5 @@ def evaluate_run(path: str | Path, data: str | None = None, device: str = "auto"
     else:
         tokens = encode_file(resolve_source(data), data, ckpt.vocab)
         require(len(tokens) >= 2, f"{data} has fewer than 2 tokens", "give a longer text")
-    return evaluate(ckpt.model, tokens, dev, resolve_dtype(dtype, dev))
+    score = evaluate(ckpt.model, tokens, dev, resolve_dtype(dtype, dev))
+    return dataclasses.replace(score, unit=ckpt.train_cfg.tokenizer)

@@ -132,3 +132,74 @@ def test_resume_is_exact_with_reduce_on_plateau(small_text, tmp_path):
     lrs = [json.loads(line)["lr"] for line in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
     assert lrs == [json.loads(line)["lr"] for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert lrs[-1] < 0.6 * lrs[2]                                # the plateau did cut the learning rate
+
+
+@pytest.mark.parametrize("make", [lambda: rnnlab.callbacks.ReduceLROnPlateau(1),
+                                  lambda: rnnlab.callbacks.EarlyStopping(1)])
+def test_patience_after_an_off_schedule_stop_counts_like_one_run(make):
+    from types import SimpleNamespace
+
+    def run(evals, cb):
+        acts = []
+        for scheduled, nats in evals:
+            t = SimpleNamespace(scheduled_eval=scheduled, last_score=SimpleNamespace(nats=nats),
+                                improved=None, progress=SimpleNamespace(step=0, lr_scale=1.0),
+                                stop=lambda msg: acts.append("stop"))
+            cb("eval", t)
+            acts.append(t.progress.lr_scale)
+        return acts
+
+    straight = run([(True, 3.0), (True, 2.0), (True, 1.9)], make())
+    first = make()
+    run([(True, 3.0), (True, 2.0), (False, 1.8)], first)        # the stop's extra evaluation found a lower loss
+    second = make()
+    second.load_state_dict(first.state_dict())
+    assert run([(True, 1.9)], second) == straight[-1:]         # 1.9 is still a new best on the schedule
+
+
+def test_resume_past_the_cosine_horizon_extends_it(small_text, tmp_path):
+    rnnlab.train(MODEL, cfg(small_text, tmp_path / "h", max_steps=8, lr_decay_steps=8, warmup_steps=0), progress=False)
+    notes = []
+    rnnlab.resume(tmp_path / "h", {"max_steps": 16}, progress=False, say=notes.append)
+    lrs = [json.loads(line)["lr"] for line in (tmp_path / "h" / "metrics.jsonl").read_text().splitlines()]
+    assert lrs[-1] > 0 and any("--lr-decay-steps" in n for n in notes)   # was 0: the schedule had ended at step 8
+    with pytest.raises(RnnlabError, match="lr-decay-steps"):
+        rnnlab.resume(tmp_path / "h", {"max_steps": None, "max_minutes": 1.0}, progress=False)
+
+
+def test_damaged_resume_state_is_refused_in_one_line(small_text, tmp_path):
+    from .conftest import run_cli
+    rnnlab.train(MODEL, cfg(small_text, tmp_path / "r", max_steps=10, eval_every=5), progress=False)
+    torch.save({"x": 1}, tmp_path / "r" / "last" / "trainer.pt")                 # valid file, wrong content
+    with pytest.raises(RnnlabError, match="trainer.pt is damaged"):
+        rnnlab.resume(tmp_path / "r", {"max_steps": 20}, progress=False)
+    meta_path = tmp_path / "r" / "best" / "config.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["data"]
+    meta_path.write_text(json.dumps(meta))
+    code, _, err = run_cli("eval", tmp_path / "r")
+    assert code == 2 and "damaged" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "r" / "last" / "config.json").unlink()                          # last/ broken, best/ older
+    with pytest.raises(RnnlabError, match="last is damaged"):
+        rnnlab.resume(tmp_path / "r", {"max_steps": 20}, progress=False)
+
+
+@pytest.mark.parametrize("flags", [["--tokenizer", "word", "--min-count", "100000"], ["--lr", "inf"],
+                                   ["--forget-bias", "nan"], ["--hidden", "10000000", "--embed", "0"]])
+def test_impossible_settings_exit_2_before_training(small_text, tmp_path, flags):
+    from .conftest import run_cli
+    code, _, err = run_cli("train", "--data", small_text, "--max-steps", 2, "--out", tmp_path / "x", *flags)
+    assert code == 2 and "Traceback" not in err and "error:" in err.strip().splitlines()[-1]
+
+
+def test_word_runs_report_per_word(tmp_path):
+    from .conftest import run_cli
+    text = tmp_path / "w.txt"
+    text.write_text("the cat sat on the mat .\nthe dog sat on the log .\n" * 300)
+    rnnlab.train(MODEL, TrainConfig(data=str(text), tokenizer="word", seq_len=8, batch_size=4, max_steps=5,
+                                    max_minutes=None, eval_every=5, sample_chars=0, out=str(tmp_path / "r")),
+                 progress=False)
+    code, out, err = run_cli("eval", tmp_path / "r", "--json")
+    result = json.loads(out)
+    assert code == 0 and set(result) == {"nats_per_word", "bits_per_word", "perplexity", "n_words"}
+    assert result["n_words"] == len(rnnlab.runs.load_corpus(str(text), "word", 0.1).val) - 1

@@ -52,9 +52,7 @@ class Recurrent(nn.Module):
         for k in range(self.num_layers):
             W_hh = self.layer_weights(k)[1]                                   # (G*H, H)
             for g in range(W_hh.shape[0] // H):
-                block = (torch.rand(H, H) * 2 - 1) * (torch.rand(H, H) < density)
-                current = torch.linalg.eigvals(block.double()).abs().max().item()
-                W_hh[g * H:(g + 1) * H] = (block * (radius / current if current > 0 else 1.0)).to(W_hh.dtype)
+                W_hh[g * H:(g + 1) * H] = _esn_block(H, density, radius).to(W_hh.dtype)
 
     @torch.no_grad()
     def _init_forget_bias(self, value: float) -> None:
@@ -100,3 +98,15 @@ class Recurrent(nn.Module):
             h, s = cell(x[:, t], s, w)                                    # (B, H)
             outputs.append(h)
         return torch.stack(outputs, dim=1), tuple(part[None] for part in s)
+
+
+def _esn_block(H: int, density: float, radius: float, tries: int = 100) -> Tensor:
+    """(H, H) uniform(-1, 1) weights, a `density` fraction non-zero, scaled to spectral radius `radius`.
+    A small sparse draw can be nilpotent (radius 0, no cycle to scale): it is redrawn, denser each time."""
+    for attempt in range(tries):
+        keep = min(1.0, density * (1 + attempt))
+        block = (torch.rand(H, H) * 2 - 1) * (torch.rand(H, H) < keep)
+        current = torch.linalg.eigvals(block.double()).abs().max().item()
+        if current > 1e-12:
+            return block * (radius / current)
+    raise AssertionError("unreachable: a dense uniform block has a non-zero spectral radius")

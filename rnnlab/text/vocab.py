@@ -12,7 +12,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..errors import RnnlabError
+from ..errors import RnnlabError, require
 
 _CHUNK_CHARS = 1 << 22  # encode big texts in 4M-character pieces to bound temporary memory
 
@@ -143,6 +143,8 @@ class WordVocab:
         for piece in _line_chunks(text):
             counts.update(cls.tokenize(piece))
         kept = sorted(w for w, c in counts.items() if c >= min_count and w != cls.UNK)
+        require(kept, f"no word occurs at least --min-count {min_count} times, so every word would be <unk>",
+                f"lower --min-count; the most frequent word occurs {max(counts.values(), default=0)} times")
         return cls([cls.UNK] + kept)
 
     def unknown(self, text: str) -> set[str]:
