@@ -98,6 +98,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, progress: bool = True,
     require(not (run_dir / "last").exists() and not (run_dir / "best").exists(),
             f"{run_dir} already holds a training run", f"continue it with --resume {run_dir} or choose another --out")
     trainer_cls, device, dtype = _backend(cfg, say)
+    trainer_cls.check_settings(cfg, model_cfg)
     corpus = load_corpus(cfg.data, cfg.tokenizer, cfg.val_frac, cfg.min_count)
     torch.manual_seed(cfg.seed)  # weight init and dropout; sampling uses its own generators
     model = LanguageModel(model_cfg.replace(vocab_size=corpus.vocab.size))

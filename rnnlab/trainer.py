@@ -59,6 +59,10 @@ class Trainer:
     dtype: torch.dtype = torch.float32
     callbacks: list = field(default_factory=list)
 
+    @staticmethod
+    def check_settings(cfg: TrainConfig, model_cfg) -> None:
+        """Refuse settings this trainer cannot honour, before anything is written (RnnlabError)."""
+
     def __post_init__(self):
         self.model.to(self.device)
         self.stream = TokenStream(self.corpus.train, self.cfg.batch_size, self.cfg.seq_len)

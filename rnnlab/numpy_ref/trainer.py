@@ -20,14 +20,18 @@ NUMPY_DTYPES = {"float64": np.float64, "float32": np.float32, "auto": np.float32
 class NumpyTrainer(Trainer):
     """Trainer whose train_step is hand-written NumPy forward/backward + Adagrad/Adam."""
 
-    def __post_init__(self):
-        if self.cfg.optimizer not in OPTIMIZERS:
-            raise RnnlabError(f"--backend numpy has no optimizer {self.cfg.optimizer!r}", "use --optimizer adagrad or adam")
-        if self.model.cfg.dropout:
+    @staticmethod
+    def check_settings(cfg, model_cfg) -> None:
+        if cfg.optimizer not in OPTIMIZERS:
+            raise RnnlabError(f"--backend numpy has no optimizer {cfg.optimizer!r}", "use --optimizer adagrad or adam")
+        if model_cfg.dropout:
             raise RnnlabError("--backend numpy does not implement dropout", "pass --dropout 0")
-        np_dtype = NUMPY_DTYPES.get(self.cfg.dtype)
-        if np_dtype is None:
-            raise RnnlabError(f"--backend numpy has no dtype {self.cfg.dtype!r}", "use --dtype float32 or float64")
+        if cfg.dtype not in NUMPY_DTYPES:
+            raise RnnlabError(f"--backend numpy has no dtype {cfg.dtype!r}", "use --dtype float32 or float64")
+
+    def __post_init__(self):
+        self.check_settings(self.cfg, self.model.cfg)
+        np_dtype = NUMPY_DTYPES[self.cfg.dtype]
         self.np_model = NumpyLM.from_torch(self.model, np_dtype)
         if np_dtype == np.float64:
             self.model.double()
