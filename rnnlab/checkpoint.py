@@ -42,10 +42,14 @@ def write_atomically(target: Path, write) -> None:
     old = target.parent / f".{target.name}.old"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    write(tmp)
-    for f in tmp.iterdir():
-        _fsync(f)
-    _fsync(tmp)
+    try:
+        write(tmp)
+        for f in tmp.iterdir():
+            _fsync(f)
+        _fsync(tmp)
+    except BaseException:                  # disk full, Ctrl-C: the old checkpoint stays; the half-copy goes
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if target.exists():
         shutil.rmtree(old, ignore_errors=True)
         os.rename(target, old)

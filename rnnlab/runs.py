@@ -24,6 +24,7 @@ from .evaluation import Score, evaluate
 from .generate import generate
 from .models.language_model import LanguageModel
 from .text.corpus import Corpus, encode_file, load_corpus, resolve_source
+from .text.datasets import find_bundled
 from .schedule import decay_horizon
 from .trainer import Trainer
 
@@ -131,8 +132,11 @@ def resume(run_dir: str | Path, overrides: dict | None = None, progress: bool = 
             "resume without --tokenizer, or start a new run")
     data = overrides.pop("data", saved.data)
     cfg = saved.replace(**overrides, data=data, out=str(run_dir))
+    step = int(ckpt.meta.get("metrics", {}).get("step", 0))
+    require(cfg.max_steps is None or cfg.max_steps > step, f"{run_dir} is already at step {step} and --max-steps is "
+            f"{cfg.max_steps}", f"pass --max-steps above {step} (or --max-minutes alone) to train further")
     if "lr_decay_steps" not in overrides:
-        cfg = _extend_schedule(cfg, int(ckpt.meta.get("metrics", {}).get("step", 0)), say)
+        cfg = _extend_schedule(cfg, step, say)
     trainer_cls, device, dtype = _backend(cfg, say)
     source = ckpt.meta["data"].get("source", saved.data)
     corpus = _training_corpus(ckpt, data, f"resume with the original data ({source}) or start a new run")
@@ -166,8 +170,13 @@ def _extend_schedule(cfg: TrainConfig, step: int, say) -> TrainConfig:
 
 
 def _training_corpus(ckpt: checkpoint.Checkpoint, data: str, hint: str) -> Corpus:
-    """The run's corpus, encoded with its vocabulary, refused unless it is the very text it was trained on."""
+    """The run's corpus, encoded with its vocabulary, refused unless it is the very text it was trained on.
+    A relative --data that does not resolve from here falls back to the absolute path the run recorded."""
     cfg = ckpt.train_cfg
+    recorded = ckpt.meta["data"].get("path")
+    if data == cfg.data and not Path(data).expanduser().exists() and find_bundled(data) is None and recorded \
+            and Path(recorded).is_file():
+        data = recorded
     corpus = load_corpus(data, cfg.tokenizer, cfg.val_frac, cfg.min_count, vocab=ckpt.vocab)
     require(corpus.fingerprint == ckpt.meta["data"]["fingerprint"],
             f"{data} is not the text {ckpt.path.parent} was trained on (sha256 differs)", hint)

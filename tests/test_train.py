@@ -203,3 +203,25 @@ def test_word_runs_report_per_word(tmp_path):
     result = json.loads(out)
     assert code == 0 and set(result) == {"nats_per_word", "bits_per_word", "perplexity", "n_words"}
     assert result["n_words"] == len(rnnlab.runs.load_corpus(str(text), "word", 0.1).val) - 1
+
+
+def test_resume_from_elsewhere_finds_the_recorded_data_and_refuses_a_spent_budget(small_text, tmp_path, monkeypatch):
+    monkeypatch.chdir(small_text.parent)
+    rnnlab.train(MODEL, cfg(small_text, tmp_path / "r", max_steps=6, eval_every=3, data=small_text.name),
+                 progress=False)
+    monkeypatch.chdir(tmp_path / "r")                                            # the relative path no longer resolves
+    assert rnnlab.evaluate_run(tmp_path / "r").n_tokens > 0
+    with pytest.raises(RnnlabError, match="already at step 6"):
+        rnnlab.resume(tmp_path / "r", {"max_steps": 6}, progress=False)
+    assert rnnlab.resume(tmp_path / "r", {"max_steps": 9}, progress=False).steps == 9
+
+
+def test_a_failed_checkpoint_write_leaves_no_temporary_directory(tmp_path):
+    from rnnlab.checkpoint import write_atomically
+
+    def fail(tmp):
+        (tmp / "half").write_text("x")
+        raise OSError(28, "No space left on device")
+    with pytest.raises(OSError):
+        write_atomically(tmp_path / "best", fail)
+    assert list(tmp_path.iterdir()) == []

@@ -85,4 +85,4 @@ def load_corpus(source: str, tokenizer: str = "char", val_frac: float = 0.1, min
     train, val = split_tokens(tokens, val_frac)
     require(len(val) >= 2, f"{source} leaves only {len(val)} validation token(s) at --val-frac {val_frac}",
             "use a longer text or a larger --val-frac")
-    return Corpus(source=source, path=str(path), vocab=vocab, train=train, val=val, fingerprint=fingerprint(path))
+    return Corpus(source=source, path=str(path.resolve()), vocab=vocab, train=train, val=val, fingerprint=fingerprint(path))
