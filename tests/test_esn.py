@@ -244,3 +244,9 @@ def test_overlapping_fits_on_threads_restore_the_process_settings():
     for t in threads:
         t.join()
     assert settings() == before
+
+
+def test_small_sparse_reservoirs_are_never_left_nilpotent():
+    for seed in range(30):                                   # 8 units at 5%: most first draws have no cycle
+        W = init.sparse_reservoir(8, 0.05, 0.9, np.random.default_rng(seed))
+        assert np.abs(np.linalg.eigvals(W)).max() == pytest.approx(0.9, abs=1e-9)

@@ -84,9 +84,19 @@ def _refined_radius(A: torch.Tensor, isolation: float = 1e-3, max_steps: int = 1
 
 def sparse_reservoir(n: int, density: float, radius: float, rng: np.random.Generator) -> np.ndarray:
     """(n, n) recurrent weights: a `density` fraction of entries ~ U(-1, 1), scaled to spectral radius `radius`."""
-    W = rng.uniform(-1.0, 1.0, (n, n)) * (rng.random((n, n)) < density)
-    current = spectral_radius(W)
-    return W * (radius / current) if current > 0 else W
+    return scaled_to_radius(lambda keep: rng.uniform(-1.0, 1.0, (n, n)) * (rng.random((n, n)) < keep), density, radius)
+
+
+def scaled_to_radius(draw, density: float, radius: float, tries: int = 100) -> np.ndarray:
+    """draw(keep) -> a square matrix with a `keep` fraction of entries non-zero, scaled to spectral radius
+    `radius`. A sparse draw can be nilpotent (radius 0: no cycle to scale); it is redrawn, denser each time."""
+    require(0 < density <= 1, f"density must lie in (0, 1], got {density}", "pass e.g. density=0.1")
+    for attempt in range(tries):
+        W = np.asarray(draw(min(1.0, density * (1 + attempt))), dtype=np.float64)
+        current = spectral_radius(W)
+        if current > 1e-12 * np.abs(W).max(initial=0.0):
+            return W * (radius / current)
+    raise AssertionError("unreachable: a dense uniform matrix has a non-zero spectral radius")
 
 
 def input_weights(n: int, n_in: int, scaling: float, rng: np.random.Generator, density: float = 1.0) -> np.ndarray:

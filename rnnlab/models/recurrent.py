@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..esn.init import scaled_to_radius
 from .cells import CELLS, STATE_PARTS
 
 _TORCH_MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -100,13 +101,9 @@ class Recurrent(nn.Module):
         return torch.stack(outputs, dim=1), tuple(part[None] for part in s)
 
 
-def _esn_block(H: int, density: float, radius: float, tries: int = 100) -> Tensor:
-    """(H, H) uniform(-1, 1) weights, a `density` fraction non-zero, scaled to spectral radius `radius`.
-    A small sparse draw can be nilpotent (radius 0, no cycle to scale): it is redrawn, denser each time."""
-    for attempt in range(tries):
-        keep = min(1.0, density * (1 + attempt))
-        block = (torch.rand(H, H) * 2 - 1) * (torch.rand(H, H) < keep)
-        current = torch.linalg.eigvals(block.double()).abs().max().item()
-        if current > 1e-12:
-            return block * (radius / current)
-    raise AssertionError("unreachable: a dense uniform block has a non-zero spectral radius")
+
+def _esn_block(H: int, density: float, radius: float) -> Tensor:
+    """(H, H) uniform(-1, 1) weights, a `density` fraction non-zero, scaled to spectral radius `radius`,
+    drawn from torch's RNG (the same rule as the echo state networks' reservoirs)."""
+    draw = lambda keep: ((torch.rand(H, H) * 2 - 1) * (torch.rand(H, H) < keep)).double().numpy()  # noqa: E731
+    return torch.from_numpy(scaled_to_radius(draw, density, radius))
