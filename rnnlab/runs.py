@@ -24,7 +24,6 @@ from .evaluation import Score, evaluate
 from .generate import generate
 from .models.language_model import LanguageModel
 from .text.corpus import Corpus, encode_file, load_corpus, resolve_source
-from .text.datasets import find_bundled
 from .schedule import decay_horizon
 from .trainer import Trainer
 
@@ -174,9 +173,11 @@ def _training_corpus(ckpt: checkpoint.Checkpoint, data: str, hint: str) -> Corpu
     A relative --data that does not resolve from here falls back to the absolute path the run recorded."""
     cfg = ckpt.train_cfg
     recorded = ckpt.meta["data"].get("path")
-    if data == cfg.data and not Path(data).expanduser().exists() and find_bundled(data) is None and recorded \
-            and Path(recorded).is_file():
-        data = recorded
+    if data == cfg.data and recorded and Path(recorded).is_file():
+        try:
+            resolve_source(data)
+        except RnnlabError:                                 # a relative path, given in another directory
+            data = recorded
     corpus = load_corpus(data, cfg.tokenizer, cfg.val_frac, cfg.min_count, vocab=ckpt.vocab)
     require(corpus.fingerprint == ckpt.meta["data"]["fingerprint"],
             f"{data} is not the text {ckpt.path.parent} was trained on (sha256 differs)", hint)

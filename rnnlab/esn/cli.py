@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from ..argtypes import float_list, seed
-from . import sweep as sweep_grid
+from . import sweep
 
 
 def add_parser(sub, parser_class) -> None:
@@ -31,12 +31,12 @@ def add_parser(sub, parser_class) -> None:
     s = cmds.add_parser("sweep", help="grid of spectral radius x input scaling x leak rate (Mackey-Glass)",
                         description="Hundreds of closed-form fits in seconds: the lectures' 'try many scales'.")
     s.add_argument("--units", type=int, default=200, help="reservoir size (default 200)")
-    s.add_argument("--radii", type=float_list, default=sweep_grid.RADII, metavar="R,R,...",
-                   help=f"spectral radii to try (default {_show(sweep_grid.RADII)})")
-    s.add_argument("--input-scalings", type=float_list, default=sweep_grid.INPUT_SCALINGS, metavar="S,S,...",
-                   help=f"input scalings to try (default {_show(sweep_grid.INPUT_SCALINGS)})")
-    s.add_argument("--leak-rates", type=float_list, default=sweep_grid.LEAK_RATES, metavar="A,A,...",
-                   help=f"leak rates in (0, 1] to try (default {_show(sweep_grid.LEAK_RATES)})")
+    s.add_argument("--radii", type=float_list, default=sweep.RADII, metavar="R,R,...",
+                   help=f"spectral radii to try (default {_show(sweep.RADII)})")
+    s.add_argument("--input-scalings", type=float_list, default=sweep.INPUT_SCALINGS, metavar="S,S,...",
+                   help=f"input scalings to try (default {_show(sweep.INPUT_SCALINGS)})")
+    s.add_argument("--leak-rates", type=float_list, default=sweep.LEAK_RATES, metavar="A,A,...",
+                   help=f"leak rates in (0, 1] to try (default {_show(sweep.LEAK_RATES)})")
     s.add_argument("--train", type=int, default=2000, help="Mackey-Glass training steps per fit (default 2000)")
     s.add_argument("--out", default="esn-sweep", help="directory for sweep.png and sweep.json")
     s.add_argument("--json", action="store_true", help="print the best setting as one JSON object")
@@ -49,7 +49,7 @@ def _show(values) -> str:
 def run(args) -> int:
     from ..errors import require
     from ..reports import write_json
-    from . import sweep, tasks
+    from . import tasks
     require(getattr(args, "units", 1) > 0, f"--units must be positive, got {args.units}", "pass e.g. --units 500")
     if args.esn_command == "mackey-glass":
         require(args.trials > 0, f"--trials must be positive, got {args.trials}", "pass e.g. --trials 20")
