@@ -1,17 +1,51 @@
-"""rnnlab: recurrent sequence models (RNN, LSTM, GRU) for text: train, sample, evaluate, look inside."""
+"""rnnlab: recurrent sequence models (RNN, LSTM, GRU) for text: train, sample, evaluate, look inside.
+
+The public names below are imported on first use (PEP 562), so `import rnnlab` and `rnnlab --help`
+do not load torch.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+
 __version__ = "0.1.0"
 
-from .config import ModelConfig, SampleConfig, TrainConfig  # noqa: E402
-from .errors import RnnlabError  # noqa: E402
-from .evaluation import Score, evaluate  # noqa: E402
-from .generate import generate  # noqa: E402
-from .models.language_model import LanguageModel  # noqa: E402
-from .runs import evaluate_run, load_run, resume, sample, sample_text, train  # noqa: E402
-from .text.corpus import load_corpus  # noqa: E402
-from .text.vocab import ByteVocab, CharVocab, WordVocab  # noqa: E402
+_EXPORTS = {  # public name -> the module that defines it
+    "ModelConfig": "config", "TrainConfig": "config", "SampleConfig": "config",
+    "RnnlabError": "errors",
+    "Score": "evaluation", "evaluate": "evaluation",
+    "generate": "generate",
+    "LanguageModel": "models.language_model",
+    "train": "runs", "resume": "runs", "load_run": "runs", "sample": "runs", "sample_text": "runs",
+    "evaluate_run": "runs",
+    "load_corpus": "text.corpus",
+    "CharVocab": "text.vocab", "ByteVocab": "text.vocab", "WordVocab": "text.vocab",
+}
 
-__all__ = [
-    "ModelConfig", "TrainConfig", "SampleConfig", "RnnlabError", "LanguageModel", "Score",
-    "train", "resume", "load_run", "sample", "sample_text", "evaluate", "evaluate_run", "generate",
-    "load_corpus", "CharVocab", "ByteVocab", "WordVocab", "__version__",
-]
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """Keeps `rnnlab.generate` the function: importing the submodule of that name would bind the module here."""
+
+    def __setattr__(self, name, value):
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

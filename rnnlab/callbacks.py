@@ -12,12 +12,15 @@ import math
 import sys
 from pathlib import Path
 
-from .checkpoint import save_checkpoint
+from .checkpoint import save_checkpoint, saved_step
 from .config import SampleConfig
+from .errors import RnnlabError
 from .generate import sample_text
 from .reports import pyplot, save_figure
+from .rundir import read_metrics
 
-METRIC_KEYS = ("step", "elapsed_s", "chars_seen", "train_loss", "val_nats", "val_bpc", "chars_per_s", "lr")
+METRIC_KEYS = ("step", "elapsed_s", "chars_seen", "train_loss", "val_nats", "val_bpc", "chars_per_s", "lr", "epoch",
+               "lr_horizon", "ended_by")
 
 
 def metrics_row(trainer) -> dict:
@@ -31,6 +34,9 @@ def metrics_row(trainer) -> dict:
         "val_bpc": score.bits if score else None,
         "chars_per_s": p.chars_seen / p.train_seconds if p.train_seconds else 0.0,
         "lr": trainer.lr,
+        "epoch": round(trainer.epoch(), 4),
+        "lr_horizon": trainer.horizon(),                       # the cosine horizon in use at this row
+        "ended_by": trainer.budget_spent() or trainer.stop_reason,   # steps | epochs | time | why it stopped
     }
 
 
@@ -64,7 +70,8 @@ class MetricsLog:
 
 
 class Checkpointer:
-    """Save RUN/last/ at every evaluation and RUN/best/ when validation loss improves; never after divergence."""
+    """Save RUN/last/ at every evaluation and RUN/best/ when validation loss improves; never after divergence.
+    It runs before MetricsLog, so a failed save (RnnlabError) leaves no metrics row for its step."""
 
     def __init__(self, run_dir: Path, data_info: dict):
         self.run_dir, self.data_info = Path(run_dir), data_info
@@ -73,8 +80,15 @@ class Checkpointer:
         score = trainer.last_score
         metrics = {"step": trainer.progress.step, "train_loss": trainer.train_loss,
                    "val_nats": score.nats, "val_bpc": score.bits, "best_val_nats": trainer.progress.best_val}
-        save_checkpoint(self.run_dir / name, trainer.model, trainer.cfg, trainer.corpus.vocab, self.data_info,
-                        metrics, trainer.state_dict())
+        try:
+            save_checkpoint(self.run_dir / name, trainer.model, trainer.cfg, trainer.corpus.vocab, self.data_info,
+                            metrics, trainer.state_dict())
+        except OSError as exc:              # disk full, quota, I/O error: the previous checkpoint is untouched
+            kept = saved_step(self.run_dir, name)
+            raise RnnlabError(f"could not save {self.run_dir / name} at step {trainer.progress.step}: "
+                              f"{exc.strerror or exc}", "free disk space, then " + (
+                                  f"rnnlab train --resume {self.run_dir} ({name}/ still holds step {kept})"
+                                  if kept is not None else "start the run again")) from None
 
     def __call__(self, event: str, trainer) -> None:
         if event == "eval" and not trainer.diverged:
@@ -146,37 +160,88 @@ class SamplePrinter:
 
 
 class ProgressBar:
-    """tqdm bar: loss, validation bits per character, characters per second, time left."""
+    """tqdm bar over the planned steps: losses in one unit, epoch, throughput and one time-left figure.
+
+        step 412/780 | loss 1.512 val 1.498 nats/char | epoch 5.3 | 17,350 chars/s | 4:31 left
+
+    The total is the step budget, or the horizon fitted to a time budget; time left includes the
+    evaluations still to come. During an evaluation the bar says how far it is.
+    """
+
+    FORMAT = "{desc}{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{postfix}"
 
     def __init__(self, enabled: bool = True):
-        self.enabled, self.bar = enabled, None
+        self.enabled, self.bar, self.trainer = enabled, None, None
 
     def __call__(self, event: str, trainer) -> None:
         if not self.enabled:
             return
         from tqdm import tqdm
-        p, cfg = trainer.progress, trainer.cfg
         if event == "start":
-            self.bar = tqdm(total=cfg.max_steps, initial=p.step, unit="step", dynamic_ncols=True, file=sys.stderr)
-        elif event == "log" and self.bar is not None:
-            score = trainer.last_score
-            val = f"{score.bits:.3f}" if score else "-"
-            self.bar.set_postfix_str(
-                f"loss {trainer.train_loss:.3f} | val {val} bpc | "
-                f"{p.chars_seen / max(p.train_seconds, 1e-9):,.0f} chars/s | {self._left(trainer)} left", refresh=False)
-            self.bar.update(p.step - self.bar.n)
-        elif event == "end" and self.bar is not None:
+            self.trainer = trainer
+            self.bar = tqdm(total=trainer.planned_steps(), initial=trainer.progress.step, unit="step",
+                            dynamic_ncols=True, file=sys.stderr, bar_format=self.FORMAT, desc="step ")
+            trainer.eval_progress = self._evaluating
+        elif self.bar is None:
+            return
+        elif event in ("log", "eval"):
+            self._refresh(trainer)
+        elif event == "eval_start":
+            self.bar.set_postfix_str(self._status(trainer, "evaluating 0%"))
+        elif event == "end":
+            self._refresh(trainer)
             self.bar.close()
             self.bar = None
+            trainer.eval_progress = None
+
+    def _evaluating(self, fraction: float) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(self._status(self.trainer, f"evaluating {fraction:.0%}"))
+
+    def _refresh(self, trainer) -> None:
+        planned = trainer.planned_steps()
+        if planned is not None and planned != self.bar.total:
+            self.bar.total = max(planned, trainer.progress.step)
+        self.bar.set_postfix_str(self._status(trainer, self._left(trainer)), refresh=False)
+        self.bar.update(trainer.progress.step - self.bar.n)
+        self.bar.refresh()
+
+    @staticmethod
+    def _status(trainer, tail: str) -> str:
+        p, unit = trainer.progress, getattr(trainer.cfg, "tokenizer", "char")
+        score = trainer.last_score
+        val = f" val {score.nats:.3f}" if score else ""
+        loss = f"loss {trainer.train_loss:.3f}" if math.isfinite(trainer.train_loss) else "loss -"
+        speed = p.chars_seen / p.train_seconds if p.train_seconds else 0.0
+        return f"{loss}{val} nats/{unit} | epoch {trainer.epoch():.1f} | {speed:,.0f} {unit}s/s | {tail}"
 
     @staticmethod
     def _left(trainer) -> str:
+        seconds = trainer.seconds_left()
+        if seconds is None:
+            return "timing..."
+        return f"{int(seconds // 60)}:{int(seconds % 60):02d} left"
+
+
+class LogLines:
+    """Without a progress bar (--no-progress): one stderr line per log interval, and one per evaluation.
+
+        step 120/1100  loss 2.4312 nats/char  lr 2.96e-03  11,204 chars/s
+        step 250/1100  val 1.9120 nats/char (2.758 bits)
+    """
+
+    def __call__(self, event: str, trainer) -> None:
         p, cfg = trainer.progress, trainer.cfg
-        left = [cfg.max_minutes * 60 - p.elapsed_s] if cfg.max_minutes else []
-        if cfg.max_steps and p.step:
-            left.append((cfg.max_steps - p.step) * p.elapsed_s / p.step)
-        seconds = max(0.0, min(left)) if left else 0.0
-        return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+        if event not in ("log", "eval"):
+            return
+        unit = getattr(cfg, "tokenizer", "char")
+        step = f"step {p.step}/{cfg.max_steps}" if cfg.max_steps else f"step {p.step}"
+        if event == "log":
+            speed = p.chars_seen / p.train_seconds if p.train_seconds else 0.0
+            _say(f"{step}  loss {trainer.train_loss:.4f} nats/{unit}  lr {trainer.lr:.2e}  {speed:,.0f} {unit}s/s")
+        elif trainer.last_score is not None:
+            score = trainer.last_score
+            _say(f"{step}  val {score.nats:.4f} nats/{unit} ({score.bits:.3f} bits)")
 
 
 class TensorBoard:
@@ -230,14 +295,41 @@ def plot_loss_curve(run_dir: Path, train_points: list) -> Path | None:
     if not metrics.exists():
         return None
     plt = pyplot()
-    rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    if train_points:
-        steps, losses = zip(*[(s, v) for s, v in train_points if math.isfinite(v)])
+    rows, _ = read_metrics(metrics)                 # a torn last line (a killed run) is left out
+    fig, ax = plt.subplots(figsize=(7, 4.4))
+    finite = [(s, v) for s, v in train_points if math.isfinite(v)]
+    if finite:
+        steps, losses = zip(*finite)
         ax.plot(steps, losses, lw=1, alpha=0.6, label="train (interval mean)")
     ax.plot([r["step"] for r in rows], [r["val_nats"] for r in rows], "o-", label="validation (exact)")
+    title, unit = _describe_run(Path(run_dir))
+    ax.set_title(title, fontsize=10)
     ax.set_xlabel("step")
-    ax.set_ylabel("cross-entropy, nats per token")
+    ax.set_ylabel(f"cross-entropy, nats per {unit}")
     ax.grid(alpha=0.3)
     ax.legend()
     return save_figure(fig, Path(run_dir) / "loss.png")
+
+
+def _describe_run(run_dir: Path) -> tuple[str, str]:
+    """Title ('NAME: LSTM 2x512, 3,713,089 parameters' over 'char-level on DATA') and the loss unit, read from
+    the run's newest checkpoint; only the name when there is none."""
+    from safetensors import SafetensorError, safe_open
+
+    from .checkpoint import WEIGHTS, read_meta, resolve_checkpoint
+    from .errors import RnnlabError
+    name = run_dir.resolve().name
+    try:
+        ckpt = resolve_checkpoint(run_dir, prefer="last")
+        meta = read_meta(ckpt)
+        model, train = meta["model"], meta["train"]
+        with safe_open(str(ckpt / WEIGHTS), framework="numpy") as f:       # the header only: no weights are read
+            params = sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys())
+    except (RnnlabError, SafetensorError, OSError, KeyError, TypeError, ValueError):
+        return name, "token"
+    unit = train.get("tokenizer", "char")
+    base = Path(str(train.get("init_from") or ""))
+    base = base.parent if base.name in ("best", "last") else base                # the run, not its checkpoint
+    origin = f", fine-tuned from {base.name}" if train.get("init_from") else ""
+    return (f"{name}: {model['model'].upper()} {model['layers']}x{model['hidden']}, {params:,} parameters\n"
+            f"{unit}-level on {Path(str(train.get('data', '?'))).name}{origin}"), unit

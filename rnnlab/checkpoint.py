@@ -96,12 +96,25 @@ def resolve_checkpoint(path: str | Path, prefer: str = "best") -> Path:
                       "give the --out directory of a training run")
 
 
+def saved_step(run_dir: Path, name: str) -> int | None:
+    """The step RUN/name/ (or its .old copy of a crash mid-swap) holds, or None if there is none."""
+    for candidate in (Path(run_dir) / name, Path(run_dir) / f".{name}.old"):
+        try:
+            return int(json.loads((candidate / CONFIG).read_text())["metrics"]["step"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
 def read_meta(ckpt: Path) -> dict:
     try:
         meta = json.loads((ckpt / CONFIG).read_text())
     except (OSError, ValueError) as exc:
         raise RnnlabError(f"{ckpt / CONFIG} is unreadable ({exc.__class__.__name__})",
                           "the checkpoint is damaged; use the run's other checkpoint (best/ or last/)") from None
+    require(not (isinstance(meta, dict) and meta.get("format") == "rnnlab-hmm"),
+            f"{ckpt} is an HMM run (written by rnnlab hmm train), not a language-model checkpoint",
+            f"use rnnlab hmm sample {ckpt}; its validation score is in {ckpt / CONFIG}")
     require(isinstance(meta, dict) and "format_version" in meta,
             f"{ckpt} is not an rnnlab checkpoint (config.json has no format_version)", "give an rnnlab run directory")
     version = meta["format_version"]
@@ -132,13 +145,24 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu", prefer
     """Load a checkpoint or a run's best/ (or last/) checkpoint onto `device`."""
     ckpt = resolve_checkpoint(path, prefer)
     meta = read_meta(ckpt)
+    damaged = "the checkpoint is damaged or was edited; use the run's other checkpoint, best/ or last/"
+    for key in ("model", "train", "vocab", "data"):
+        require(isinstance(meta.get(key), dict), f"{ckpt / CONFIG} is damaged: its {key!r} entry is "
+                f"{'missing' if key not in meta else 'not a mapping'}", damaged)
+    require(isinstance(meta["data"].get("fingerprint"), str),             # resume and eval check the text by it
+            f"{ckpt / CONFIG} is damaged: its data fingerprint is missing", damaged)
+    step = meta.get("metrics", {}).get("step", 0) if isinstance(meta.get("metrics", {}), dict) else None
+    require(isinstance(step, int) and not isinstance(step, bool) and step >= 0,
+            f"{ckpt / CONFIG} is damaged: its step is {step!r}, not a whole number", damaged)
     try:
         model_cfg = ModelConfig.from_dict(meta["model"])
         train_cfg = TrainConfig.from_dict(meta["train"])
         vocab = vocab_from_dict(meta["vocab"])
-        meta["data"]["fingerprint"]                                      # resume and eval check the text by it
-    except (KeyError, TypeError) as exc:
-        raise RnnlabError(f"{ckpt / CONFIG} is missing {exc}", "the checkpoint is damaged") from None
+    except RnnlabError as exc:
+        raise RnnlabError(f"{ckpt / CONFIG}: {exc.message}", exc.hint) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:   # a vocabulary that is not one
+        raise RnnlabError(f"{ckpt / CONFIG} is damaged: its vocabulary is unreadable ({exc.__class__.__name__}: "
+                          f"{exc})", damaged) from None
     require(model_cfg.vocab_size == vocab.size, f"{ckpt}: model has {model_cfg.vocab_size} outputs but the vocabulary "
             f"{vocab.size} symbols", "the checkpoint is damaged")
     weights_file = ckpt / WEIGHTS

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
 from . import __version__
 from .argtypes import seed
-from .config import MODEL_KINDS, OPTIMIZERS, TOKENIZERS, ModelConfig, SampleConfig, TrainConfig
+from .config import MODEL_KINDS, OPTIMIZERS, TOKENIZERS, ModelConfig, SampleConfig, TrainConfig, budget_overrides
 from .errors import RnnlabError
 
 MODEL_FLAGS = {"model": str, "layers": int, "hidden": int, "embed": int, "dropout": float, "forget_bias": float,
@@ -18,8 +19,8 @@ TRAIN_FLAGS = {
     "optimizer": str, "lr": float, "momentum": float, "weight_decay": float, "grad_clip": float, "clip_value": float,
     "lr_schedule": str, "warmup_steps": int, "lr_decay_steps": int, "min_lr_frac": float,
     "plateau_patience": int, "plateau_factor": float, "early_stop_patience": int,
-    "max_steps": int, "max_minutes": float, "eval_every": int, "log_every": int, "sample_chars": int,
-    "seed": seed, "device": str, "dtype": str, "backend": str, "out": str,
+    "max_steps": int, "max_minutes": float, "max_epochs": float, "eval_every": int, "log_every": int, "sample_chars": int,
+    "seed": seed, "device": str, "dtype": str, "backend": str, "out": str, "init_from": str,
 }
 M, T = ModelConfig(), TrainConfig()
 HELP = {
@@ -47,14 +48,20 @@ HELP = {
     "clip_value": "clip each gradient element to +-C as min-char-rnn does (e.g. 5); 0 disables (default 0)",
     "lr_schedule": f"cosine (linear warmup, then cosine decay) or constant (default {T.lr_schedule})",
     "warmup_steps": f"linear warmup steps (default {T.warmup_steps})",
-    "lr_decay_steps": "steps over which cosine decays (default: the larger of --max-steps and "
-                      f"{T.max_steps}, so shorter and resumed runs follow the same schedule)",
+    "lr_decay_steps": "steps over which cosine decays. Default: when --max-minutes may end the run, the steps "
+                      "that fit in it (measured after a few steps, refined at each evaluation, recorded for "
+                      f"resume); with a step budget alone, the larger of it and {T.max_steps}, so shorter and "
+                      "resumed runs follow the same schedule on any machine",
     "min_lr_frac": f"cosine floor as a fraction of --lr (default {T.min_lr_frac})",
     "plateau_patience": "multiply the LR by --plateau-factor after this many evaluations without improvement; 0 off",
     "plateau_factor": f"LR factor for reduce-on-plateau (default {T.plateau_factor})",
     "early_stop_patience": "stop after this many evaluations without improvement; 0 off (default 0)",
-    "max_steps": f"step budget (default {T.max_steps} with --max-minutes {T.max_minutes:g}, whichever ends first)",
-    "max_minutes": "wall-clock budget in minutes; given alone, it is the only budget",
+    "max_steps": f"step budget (default {T.max_steps} with --max-minutes {T.max_minutes:g}, whichever ends first; "
+                 "given alone, no time cap)",
+    "max_epochs": "budget in passes over the training text (fractions allowed); with --max-steps the smaller "
+                  "one ends the run; given alone, no step or time cap",
+    "max_minutes": "wall-clock budget in minutes; given alone, it is the only budget; with --resume it is the "
+                   "TOTAL wall time of the run, the minutes already spent included",
     "eval_every": f"steps between exact validation passes, checkpoints and samples (default {T.eval_every})",
     "log_every": f"steps between progress updates and NaN checks (default {T.log_every})",
     "sample_chars": f"length of the sample printed at each evaluation; 0 off (default {T.sample_chars})",
@@ -65,19 +72,54 @@ HELP = {
     "backend": "torch (default) or numpy: the from-scratch NumPy models with hand-written BPTT "
                "(no dropout; optimizers adagrad or adam)",
     "out": "run directory to create (default runs/<model>-<date>-<time>)",
+    "init_from": "fine-tune: a new run that starts from RUN's best/ weights. The model and --tokenizer are RUN's "
+                 "(only --dropout may change); symbols of --data that RUN never saw are appended to its "
+                 "vocabulary, their embedding and output rows initialised as fresh weights (a line says how many)",
 }
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors on one line with a pointer to --help, exit code 2."""
+    """argparse that reports usage errors on one line with a "did you mean" and a pointer to --help, exit code 2."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {message} ({_did_you_mean(self, message)}see {self.prog} --help)\n")
+
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but an unknown flag is reported by the (sub)command that was chosen, with its flags."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            _chosen(self, parsed).error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
+
+def _chosen(parser: argparse.ArgumentParser, parsed) -> argparse.ArgumentParser:
+    """The innermost subcommand parser the parsed arguments selected."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and getattr(parsed, action.dest, None) in action.choices:
+            return _chosen(action.choices[getattr(parsed, action.dest)], parsed)
+    return parser
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, message: str) -> str:
+    """'did you mean --hidden? ' for a misspelt flag or choice in an argparse message, else ''."""
+    import difflib
+    import re
+    if message.startswith("unrecognized arguments: "):
+        known = [o for a in parser._actions for o in a.option_strings]
+        wrong = [w.split("=")[0] for w in message.split(": ", 1)[1].split() if w.startswith("-")]
+    else:
+        found = re.search(r"invalid choice: '(.*?)' \(choose from (.*)\)$", message)
+        if not found:
+            return ""
+        known, wrong = re.findall(r"'(.*?)'", found.group(2)), [found.group(1)]
+    guesses = [m for w in wrong for m in difflib.get_close_matches(w, known, n=1)]
+    return f"did you mean {' '.join(dict.fromkeys(guesses))}? " if guesses else ""
 
 
 def _add(parser, names: dict) -> None:
     for name, typ in names.items():
-        parser.add_argument("--" + name.replace("_", "-"), type=typ, default=None, help=HELP[name])
+        parser.add_argument("--" + name.replace("_", "-"), type=typ, default=None, help=HELP[name],
+                            metavar="RUN" if name == "init_from" else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,10 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "model with truncated BPTT; writes RUN/best/, RUN/last/, RUN/metrics.jsonl and RUN/loss.png.")
     _add(t, MODEL_FLAGS)
     _add(t, TRAIN_FLAGS)
-    t.add_argument("--resume", metavar="RUN", help="continue RUN from its last/ checkpoint exactly; budget and "
-                   "logging flags may be changed, the model and data may not")
+    t.add_argument("--resume", metavar="RUN", help="continue RUN from its last/ checkpoint exactly, in place "
+                   "(--out may not name another directory: copy the run to fork it); budget and logging flags, "
+                   "--lr, --grad-clip and --clip-value may be changed, the model and data may not")
     t.add_argument("--tensorboard", action="store_true", default=None, help="also write TensorBoard events to RUN/tensorboard")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar (logs and samples still print)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar: instead a line per log interval "
+                   "(step, training loss in nats, learning rate, speed) and per evaluation; samples still print")
     t.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
 
     s = sub.add_parser("sample", help="generate text from a trained run", description="Generate text; it streams to "
@@ -107,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=seed, default=None, help="same seed, same text (default: random)")
     s.add_argument("--num-samples", type=int, default=1, help="independent samples, separated by a ---- line")
     s.add_argument("--which", choices=["best", "last"], default="best", help="checkpoint of a run to use (default best)")
-    s.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    s.add_argument("--device", default="auto", help="auto (default: CUDA when present), cpu or cuda")
 
     e = sub.add_parser("eval", help="exact loss of a run on its validation split or a text",
                        description="Score every token once with the state carried through the text.")
@@ -155,24 +199,25 @@ def _given(args, names) -> dict:
 
 def cmd_train(args) -> int:
     from . import runs
-    train_given = _given(args, list(TRAIN_FLAGS) + ["tensorboard"])
-    if "max_steps" in train_given and "max_minutes" not in train_given:
-        train_given["max_minutes"] = None      # --max-steps alone is the whole budget
-    if "max_minutes" in train_given and "max_steps" not in train_given:
-        train_given["max_steps"] = None        # and so is --max-minutes alone
+    # the config's budget rule (--max-steps alone removes the time cap, --max-minutes alone the step cap),
+    # applied here too so that a resume's overrides follow it; TrainConfig(**train_given) would on its own
+    train_given = budget_overrides(_given(args, list(TRAIN_FLAGS) + ["tensorboard"]))
     if args.resume:
         model_given = _given(args, MODEL_FLAGS)
         if model_given:
             raise RnnlabError(f"cannot change the model ({', '.join('--' + k for k in model_given)}) when resuming",
                               "drop those flags, or start a new run with --out")
-        train_given.pop("out", None)
-        result = runs.resume(args.resume, train_given, progress=not args.no_progress)
+        result = runs.resume(args.resume, train_given, progress=not args.no_progress)   # refuses another --out
     else:
         model_given = _given(args, MODEL_FLAGS)
         if train_given.get("backend") == "numpy":
             model_given.setdefault("dropout", 0.0)   # the NumPy models have no dropout
-        model_cfg = ModelConfig(**model_given)
-        model = model_cfg.model
+        if train_given.get("init_from"):    # the model, --tokenizer and --min-count come from that run
+            from .finetune import cli_settings
+            model_cfg, train_given = cli_settings(train_given["init_from"], model_given, train_given)
+        else:    # no model flags: None lets the default recipe choose the size from a quick measurement
+            model_cfg = ModelConfig(**model_given) if model_given else None
+        model = model_cfg.model if model_cfg is not None else "lstm"
         train_given.setdefault("out", f"runs/{model}-{time.strftime('%Y%m%d-%H%M%S')}")
         result = runs.train(model_cfg, TrainConfig(**train_given), progress=not args.no_progress)
     summary = {"run_dir": str(result.run_dir), "steps": result.steps, "best_val_nats": result.best_val_nats,
@@ -186,7 +231,9 @@ def cmd_train(args) -> int:
         print(f"done{why}: {result.steps} steps, best validation {result.best_val_nats:.4f} nats/{u} = "
               f"{result.best_val_bits:.4f} bits/{u} at step {result.best_step}, {result.chars_per_s:,.0f} {u}s/s; "
               f"run in {result.run_dir}", file=sys.stderr)
-    return 0
+        if result.stop_signal:
+            print(f"continue it with: rnnlab train --resume {result.run_dir}", file=sys.stderr)
+    return 128 + result.stop_signal if result.stop_signal else 0     # 130 after SIGINT, 143 after SIGTERM
 
 
 def cmd_sample(args) -> int:
@@ -197,7 +244,7 @@ def cmd_sample(args) -> int:
     for i in range(cfg.num_samples):
         if i:
             sys.stdout.write("\n----\n")
-        seeded = cfg.replace(seed=None if cfg.seed is None else cfg.seed + i)
+        seeded = cfg.replace(seed=None if cfg.seed is None else (cfg.seed + i) % 2 ** 32)
         for piece in runs.sample(ckpt, seeded):
             sys.stdout.write(piece)
             sys.stdout.flush()
@@ -209,7 +256,7 @@ def cmd_eval(args) -> int:
     from . import runs
     score = runs.evaluate_run(args.run, args.data, args.device, args.dtype)
     if args.json:
-        print(json.dumps(score.to_dict()))
+        print(json.dumps(score.to_dict(), allow_nan=False))     # an overflowed perplexity is null, never Infinity
     else:
         u = score.unit
         print(f"{score.nats:.4f} nats/{u}  {score.bits:.4f} bits/{u}  perplexity {score.perplexity:.3f}  "
@@ -293,8 +340,20 @@ def _out_of_memory(command: str) -> int:
     return 2
 
 
+def _out_of_memory_error(exc: RuntimeError) -> bool:
+    """torch reports an exhausted allocator as a RuntimeError: CUDA/CPU 'can't allocate memory', std::bad_alloc."""
+    text = str(exc)
+    return ("allocate" in text and "memory" in text) or "bad_alloc" in text or "out of memory" in text
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if sys.stdout is None:     # `rnnlab ... >&-`: Python gets no stdout at all
+        if args.command != "train" or args.json:    # train's product is its run directory; it logs to stderr
+            print(f"rnnlab {args.command}: error: standard output is closed, so the output has nowhere to go "
+                  "(redirect it instead, e.g. > out.txt)", file=sys.stderr)
+            return 2
+        sys.stdout = open(os.devnull, "w")
     try:
         return COMMANDS[args.command](args)
     except RnnlabError as exc:
@@ -306,7 +365,7 @@ def main(argv=None) -> int:
     except MemoryError:
         return _out_of_memory(args.command)
     except RuntimeError as exc:      # torch's allocator reports exhaustion as a RuntimeError
-        if "allocate" not in str(exc) or "memory" not in str(exc):
+        if not _out_of_memory_error(exc):
             raise
         return _out_of_memory(args.command)
     except OSError as exc:   # unreadable data, unwritable --out, disk full: say which file

@@ -11,15 +11,29 @@ from .errors import RnnlabError
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """Map 'auto' | 'cpu' | 'cuda' | 'cuda:N' to a torch.device, refusing CUDA when there is none."""
+    """Map 'auto' | 'cpu' | 'cuda' | 'cuda:N' to a torch.device, refusing CUDA when there is none.
+
+    Other torch device types (mps, xpu, meta, ...) are refused: rnnlab is tested on CPU and CUDA only,
+    and 'meta' tensors hold no data at all."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RnnlabError("CUDA was requested but no CUDA device is available", "use --device cpu or --device auto")
     try:
-        return torch.device(name)
-    except RuntimeError as exc:
-        raise RnnlabError(f"unknown device {name!r}", "use --device auto, cpu or cuda") from exc
+        device = torch.device(name)
+    except (RuntimeError, TypeError, ValueError):
+        raise RnnlabError(f"unknown device {name!r}", "use --device auto, cpu or cuda") from None
+    if device.type not in ("cpu", "cuda"):
+        raise RnnlabError(f"--device {name} is not supported (rnnlab runs on the CPU and CUDA GPUs)",
+                          "use --device auto, cpu or cuda")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RnnlabError("CUDA was requested but no CUDA device is available", "use --device cpu or --device auto")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise RnnlabError(f"--device {name}: this machine has {count} CUDA device(s), numbered from 0",
+                              f"use --device cuda:0{f' to cuda:{count - 1}' if count > 1 else ''}")
+    if device.type == "cpu" and device.index not in (None, 0):
+        raise RnnlabError(f"--device {name}: there is one CPU device", "use --device cpu")
+    return device
 
 
 @functools.lru_cache(maxsize=None)

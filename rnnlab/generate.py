@@ -11,7 +11,10 @@ from .errors import RnnlabError
 
 def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
     """(V,) logits -> (V,) logits scaled by 1/temperature with everything outside top-k / the top-p nucleus at -inf."""
-    logits = logits.double() / temperature   # float64: a tiny temperature must not overflow to inf
+    scaled = logits.double() / temperature   # float64: a tiny temperature must not overflow to inf
+    if not bool(torch.isfinite(scaled).all()):  # it did: shift the largest to 0 first, the rest go to -inf, not NaN
+        scaled = (logits.double() - logits.double().max()) / temperature
+    logits = scaled
     if top_k and top_k < logits.numel():
         kth = torch.topk(logits, top_k).values[-1]
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -26,6 +29,9 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int = 0
 
 def next_token(logits: torch.Tensor, cfg: SampleConfig, generator: torch.Generator | None) -> int:
     """Pick the next token id from (V,) logits."""
+    if not bool(torch.isfinite(logits).all()):
+        raise RnnlabError("the model's output is not a finite number (its weights overflow or are NaN)",
+                          "use the run's other checkpoint, RUN/last or RUN/best, or train again")
     if cfg.greedy:
         return int(torch.argmax(logits))
     probs = torch.softmax(filter_logits(logits, cfg.temperature, cfg.top_k, cfg.top_p), dim=-1)

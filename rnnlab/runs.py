@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -16,20 +18,20 @@ from typing import Callable, Iterator
 import torch
 
 from . import callbacks as cb
-from . import checkpoint
+from . import checkpoint, finetune, recipe, rundir
 from .config import ModelConfig, SampleConfig, TrainConfig
 from .device import resolve_device, resolve_dtype
-from .errors import RnnlabError, require
+from .errors import NotUTF8Error, RnnlabError, rehint, require
 from .evaluation import Score, evaluate
 from .generate import generate
 from .models.language_model import LanguageModel
-from .text.corpus import Corpus, encode_file, load_corpus, resolve_source
-from .schedule import decay_horizon
+from .text.corpus import Corpus, encode_file, fingerprint, load_corpus, resolve_source
 from .trainer import Trainer
 
 # Settings a resumed run may change; everything else comes from the run's config.json.
-RESUME_OVERRIDES = ("max_steps", "max_minutes", "eval_every", "log_every", "sample_chars", "device", "dtype",
-                    "tensorboard", "lr_decay_steps", "early_stop_patience", "plateau_patience")
+RESUME_OVERRIDES = ("max_steps", "max_minutes", "max_epochs", "eval_every", "log_every", "sample_chars", "device", "dtype",
+                    "tensorboard", "lr_decay_steps", "early_stop_patience", "plateau_patience",
+                    "lr", "grad_clip", "clip_value")      # the way forward after a divergence
 
 
 @dataclass
@@ -43,6 +45,9 @@ class RunResult:
     stop_reason: str | None
     chars_per_s: float
     unit: str = "char"   # what the losses are per: char, byte or word (the run's --tokenizer)
+    stop_signal: int | None = None   # SIGINT or SIGTERM when a signal stopped the run (the CLI exits 128 + it)
+    ended_by: str | None = None      # the budget that ended the run: steps, epochs or time (None: stopped)
+    lr_horizon: int = 0              # the cosine horizon used (fitted to the time budget, or fixed by steps)
 
     @property
     def best_val_bits(self) -> float:
@@ -50,14 +55,16 @@ class RunResult:
 
 
 def _callbacks(run_dir: Path, cfg: TrainConfig, data_info: dict, progress: bool) -> list:
-    callbacks: list = [cb.MetricsLog(run_dir)]
+    callbacks: list = []
     if cfg.plateau_patience:
         callbacks.append(cb.ReduceLROnPlateau(cfg.plateau_patience, cfg.plateau_factor))
     if cfg.early_stop_patience:
         callbacks.append(cb.EarlyStopping(cfg.early_stop_patience))
-    # the checkpoint comes after every callback that changes what a resume must restore
-    callbacks += [cb.LossCurve(run_dir), cb.Checkpointer(run_dir, data_info), cb.SamplePrinter(cfg.sample_chars, cfg.seed),
-                  cb.ProgressBar(progress)]
+    # the checkpoint comes after every callback that changes what a resume must restore, and before the
+    # metrics row, so that a failed save leaves no row for a step that was never saved
+    callbacks += [cb.LossCurve(run_dir), cb.Checkpointer(run_dir, data_info), cb.MetricsLog(run_dir),
+                  cb.SamplePrinter(cfg.sample_chars, cfg.seed),
+                  cb.ProgressBar(progress) if progress else cb.LogLines()]
     if cfg.tensorboard:
         callbacks.append(cb.TensorBoard(run_dir))
     return callbacks
@@ -79,48 +86,106 @@ def _data_info(corpus: Corpus) -> dict:
 
 
 def _run(trainer: Trainer, run_dir: Path) -> RunResult:
-    trainer.fit()
+    try:
+        trainer.fit()
+    except BaseException:               # a failed save or a second Ctrl-C skips the "end" event: close the
+        for c in trainer.callbacks:     # progress bar, so that the error is a line of its own
+            if getattr(c, "bar", None) is not None:
+                c.bar.close()
+        raise
     p = trainer.progress
     if trainer.diverged:
-        kept = f"best/ and last/ in {run_dir} keep step {p.best_step}" if p.best_step >= 0 else "no checkpoint was written"
-        raise RnnlabError(f"training stopped: {trainer.stop_reason}; {kept}",
-                          "lower --lr, keep --grad-clip on, or use --dtype float32")
+        raise RnnlabError(f"training stopped: {trainer.stop_reason}; {_kept(run_dir)}", _way_forward(trainer, run_dir))
     return RunResult(run_dir=run_dir, steps=p.step, best_val_nats=p.best_val, best_step=p.best_step,
                      last_val_nats=trainer.last_score.nats if trainer.last_score else float("nan"),
                      stop_reason=trainer.stop_reason, chars_per_s=p.chars_seen / max(p.train_seconds, 1e-9),
-                     unit=trainer.cfg.tokenizer)
+                     unit=trainer.cfg.tokenizer, stop_signal=trainer.stop_signal, ended_by=trainer.ended_by,
+                     lr_horizon=trainer.horizon())
 
 
-def train(model_cfg: ModelConfig, cfg: TrainConfig, progress: bool = True,
+def _kept(run_dir: Path) -> str:
+    """Which steps best/ and last/ hold, read from the checkpoints themselves."""
+    best, last = checkpoint.saved_step(run_dir, "best"), checkpoint.saved_step(run_dir, "last")
+    if best is None and last is None:
+        return "no checkpoint was written"
+    if best == last:
+        return f"best/ and last/ in {run_dir} keep step {best}"
+    kept = [f"{name}/ keeps step {step}" for name, step in (("best", best), ("last", last)) if step is not None]
+    return f"{' and '.join(kept)} in {run_dir}"
+
+
+def _way_forward(trainer: Trainer, run_dir: Path) -> str:
+    """The fix after a divergence: a lower --lr (and clipping, float32 where it was not) on resume."""
+    cfg = trainer.cfg
+    flags = f"--lr {cfg.lr / 3:.2g}" + (" --grad-clip 1" if not cfg.grad_clip or cfg.grad_clip > 1 else "")
+    if trainer.dtype not in (torch.float32, torch.float64):
+        flags += " --dtype float32"
+    if checkpoint.saved_step(run_dir, "last") is None:
+        return f"start again with e.g. {flags}"
+    return f"resume from last/ with a lower learning rate, e.g. rnnlab train --resume {run_dir} {flags}"
+
+
+def train(model_cfg: ModelConfig | None, cfg: TrainConfig, progress: bool = True,
           say: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> RunResult:
-    """Train a new language model into cfg.out (a run directory: best/, last/, metrics.jsonl, loss.png)."""
-    run_dir = Path(cfg.out)
-    require(not (run_dir / "last").exists() and not (run_dir / "best").exists(),
-            f"{run_dir} already holds a training run", f"continue it with --resume {run_dir} or choose another --out")
+    """Train a new language model into cfg.out (a run directory: best/, last/, metrics.jsonl, loss.png).
+
+    The directory must be new or empty; it is locked while the run trains (RnnlabError if in use)."""
+    run_dir = rundir.check_new_out(cfg.out)
+    with rundir.locked(run_dir, say):
+        require(not rundir.holds_run(run_dir), f"{run_dir} already holds a training run",
+                f"continue it with --resume {run_dir} or choose another --out")
+        rundir.clean_stale_tmp(run_dir, say)
+        return _train(run_dir, model_cfg, cfg, progress, say)
+
+
+def _train(run_dir: Path, model_cfg: ModelConfig | None, cfg: TrainConfig, progress: bool, say) -> RunResult:
+    if cfg.init_from:      # fine-tuning: RUN's model (model_cfg None, or equal to it but for dropout) and tokenizer
+        base, model_cfg, cfg = finetune.prepare(model_cfg, cfg)
     trainer_cls, device, dtype = _backend(cfg, say)
-    trainer_cls.check_settings(cfg, model_cfg)
-    corpus = load_corpus(cfg.data, cfg.tokenizer, cfg.val_frac, cfg.min_count)
-    torch.manual_seed(cfg.seed)  # weight init and dropout; sampling uses its own generators
-    model = LanguageModel(model_cfg.replace(vocab_size=corpus.vocab.size))
-    cfg = cfg.replace(lr_decay_steps=decay_horizon(cfg))   # fixed now, so a resume keeps this schedule
+    trainer_cls.check_settings(cfg, model_cfg or ModelConfig())
+    measured = 0.0                                  # seconds spent choosing the default model
+    if cfg.init_from:      # RUN's vocabulary extended by the new text's symbols; RUN's weights, new rows fresh
+        corpus, model = finetune.corpus_and_model(base, model_cfg, cfg, say)
+    else:
+        corpus = load_corpus(cfg.data, cfg.tokenizer, cfg.val_frac, cfg.min_count)
+        if model_cfg is None:    # no model flags: the default, or a smaller one where the time budget binds
+            measured = time.monotonic()
+            model_cfg = recipe.choose_model(corpus, cfg, device, dtype, say) if cfg.backend == "torch" else ModelConfig()
+            measured = time.monotonic() - measured  # counted in the run's time budget
+        torch.manual_seed(cfg.seed)  # weight init and dropout; sampling uses its own generators
+        model = LanguageModel(model_cfg.replace(vocab_size=corpus.vocab.size))
     run_dir.mkdir(parents=True, exist_ok=True)
+    # built before the summary line, so that a corpus too short for the batch is the only line printed
+    trainer = trainer_cls(model, corpus, cfg, device, dtype, _callbacks(run_dir, cfg, _data_info(corpus), progress))
+    trainer.progress.elapsed_s = measured
     say(f"rnnlab: {model_cfg.model} {model_cfg.layers}x{model_cfg.hidden}, {model.num_parameters():,} parameters, "
         f"vocab {corpus.vocab.size}, {len(corpus.train):,} train / {len(corpus.val):,} val tokens, "
         f"{cfg.backend} {device.type} {str(dtype).replace('torch.', '')} -> {run_dir}")
-    trainer = trainer_cls(model, corpus, cfg, device, dtype, _callbacks(run_dir, cfg, _data_info(corpus), progress))
     return _run(trainer, run_dir)
 
 
 def resume(run_dir: str | Path, overrides: dict | None = None, progress: bool = True,
            say: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> RunResult:
-    """Continue a run from its last/ checkpoint exactly (same data, vocabulary, RNG and optimizer state)."""
-    run_dir = Path(run_dir)
+    """Continue a run from its last/ checkpoint exactly (same data, vocabulary, RNG and optimizer state),
+    in place and locked. max_minutes is the run's total wall time, the minutes already spent included."""
+    run_dir = rundir.check_resume(run_dir)
     require((run_dir / "last").exists() or (run_dir / ".last.old").exists(),
             f"{run_dir} has no last/ checkpoint to resume", "give the --out directory of an earlier training run")
     require(any((run_dir / name / checkpoint.CONFIG).exists() for name in ("last", ".last.old")),
             f"{run_dir}/last is damaged (no {checkpoint.CONFIG}); resuming from best/ would redo steps silently",
             "restore last/, or start a new run with --out")
     overrides = dict(overrides or {})
+    out = overrides.pop("out", None)
+    require(out is None or (str(out) != "" and Path(out).resolve() == run_dir.resolve()),
+            f"--resume continues {run_dir} in place, so --out {out} would be ignored",
+            "drop --out (to fork a run, copy its directory and resume the copy)")
+    with rundir.locked(run_dir, say):
+        rundir.clean_stale_tmp(run_dir, say)
+        rundir.repair_metrics(run_dir, say)
+        return _resume(run_dir, overrides, progress, say)
+
+
+def _resume(run_dir: Path, overrides: dict, progress: bool, say) -> RunResult:
     unknown = set(overrides) - set(RESUME_OVERRIDES) - {"data", "tokenizer"}
     require(not unknown, f"cannot change {', '.join(sorted(unknown))} when resuming",
             "resume with the run's own settings, or start a new run with --out")
@@ -146,6 +211,11 @@ def resume(run_dir: str | Path, overrides: dict | None = None, progress: bool = 
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise RnnlabError(f"{ckpt.path / checkpoint.TRAINER} is damaged ({exc.__class__.__name__}: {exc})",
                           "restore it, or start a new run with --out") from None
+    spent = trainer.progress.elapsed_s / 60                       # cumulative across resumes
+    if cfg.max_minutes is not None and spent >= cfg.max_minutes:
+        raise RnnlabError(f"{run_dir} has already run {spent:.2f} minutes and --max-minutes {cfg.max_minutes:g} is "
+                          "the total wall time of the run", f"pass --max-minutes above {spent:.2f} (or --max-steps N "
+                          "alone) to train further")
     say(f"rnnlab: resuming {run_dir} at step {trainer.progress.step}")
     return _run(trainer, run_dir)
 
@@ -178,9 +248,15 @@ def _training_corpus(ckpt: checkpoint.Checkpoint, data: str, hint: str) -> Corpu
             resolve_source(data)
         except RnnlabError:                                 # a relative path, given in another directory
             data = recorded
-    corpus = load_corpus(data, cfg.tokenizer, cfg.val_frac, cfg.min_count, vocab=ckpt.vocab)
-    require(corpus.fingerprint == ckpt.meta["data"]["fingerprint"],
-            f"{data} is not the text {ckpt.path.parent} was trained on (sha256 differs)", hint)
+    changed = (f"{data} is not the text {ckpt.path.parent} was trained on: the data changed since training "
+               "(sha256 differs)")
+    try:
+        corpus = load_corpus(data, cfg.tokenizer, cfg.val_frac, cfg.min_count, vocab=ckpt.vocab)
+    except RnnlabError:     # symbols the vocabulary lacks, or no longer UTF-8: say first that the text changed
+        path = resolve_source(data)
+        require(fingerprint(path) == ckpt.meta["data"]["fingerprint"], changed, hint)
+        raise
+    require(corpus.fingerprint == ckpt.meta["data"]["fingerprint"], changed, hint)
     return corpus
 
 
@@ -189,25 +265,55 @@ def load_run(path: str | Path, device: str = "auto", which: str = "best") -> che
     return checkpoint.load_checkpoint(path, resolve_device(device), prefer=which)
 
 
-def sample(path_or_ckpt, cfg: SampleConfig, device: str = "auto") -> Iterator[str]:
-    """Stream text pieces from a run or checkpoint: the prime first, then cfg.length sampled tokens."""
+def _sample_config(cfg: SampleConfig | None, settings: dict) -> SampleConfig:
+    """A SampleConfig, its settings given as keywords, or both (the keywords win)."""
+    require(cfg is None or isinstance(cfg, SampleConfig), f"expected a SampleConfig, got {type(cfg).__name__}",
+            "pass rnnlab.SampleConfig(...) or its settings as keywords, e.g. length=200")
+    names = {f.name for f in dataclasses.fields(SampleConfig)}
+    unknown = sorted(set(settings) - names)
+    require(not unknown, f"unknown sample setting(s) {', '.join(unknown)}", f"use {', '.join(sorted(names))}")
+    return (cfg or SampleConfig()).replace(**settings) if settings else (cfg or SampleConfig())
+
+
+def _require_finite_weights(ckpt: checkpoint.Checkpoint) -> None:
+    """NaN or inf weights (a diverged or damaged checkpoint) cannot be sampled from or scored."""
+    bad = [name for name, p in ckpt.model.named_parameters() if not bool(torch.isfinite(p).all())]
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise RnnlabError(f"{ckpt.path} holds weights that are not finite numbers (NaN or inf in {bad[0]}{more})",
+                          "use the run's other checkpoint, RUN/last or RUN/best, or train again")
+
+
+def sample(path_or_ckpt, cfg: SampleConfig | None = None, device: str = "auto", **settings) -> Iterator[str]:
+    """Stream text pieces from a run or checkpoint: the prime first, then cfg.length sampled tokens.
+
+    The settings are a SampleConfig, or its fields as keywords: sample(run, prime="ROMEO:", length=200)."""
+    cfg = _sample_config(cfg, settings)
     ckpt = path_or_ckpt if isinstance(path_or_ckpt, checkpoint.Checkpoint) else load_run(path_or_ckpt, device)
+    _require_finite_weights(ckpt)
     return generate(ckpt.model, ckpt.vocab, cfg, next(ckpt.model.parameters()).device)
 
 
-def sample_text(path_or_ckpt, cfg: SampleConfig, device: str = "auto") -> str:
-    """One whole sample as a string."""
-    return "".join(sample(path_or_ckpt, cfg, device))
+def sample_text(path_or_ckpt, cfg: SampleConfig | None = None, device: str = "auto", **settings) -> str:
+    """One whole sample as a string: sample_text(run, SampleConfig(...)) or sample_text(run, length=200, seed=7)."""
+    return "".join(sample(path_or_ckpt, cfg, device, **settings))
 
 
 def evaluate_run(path: str | Path, data: str | None = None, device: str = "auto", dtype: str = "float32") -> Score:
     """Exact loss of a run's best checkpoint on its validation split, or on the whole of `data`."""
     ckpt = load_run(path, device)
+    _require_finite_weights(ckpt)
     dev = next(ckpt.model.parameters()).device
     if data is None:
         tokens = _training_corpus(ckpt, ckpt.train_cfg.data, "pass --data with the text to score").val
     else:
-        tokens = encode_file(resolve_source(data), data, ckpt.vocab)
+        try:
+            tokens = encode_file(resolve_source(data), data, ckpt.vocab)
+        except NotUTF8Error as exc:      # this run's --tokenizer is fixed: eval has no --tokenizer to suggest
+            raise rehint(exc, f"this run reads {ckpt.train_cfg.tokenizer}s of UTF-8 text: convert {data} to UTF-8") \
+                from None
         require(len(tokens) >= 2, f"{data} has fewer than 2 tokens", "give a longer text")
     score = evaluate(ckpt.model, tokens, dev, resolve_dtype(dtype, dev))
+    require(not math.isnan(score.nats), f"{ckpt.path} gives a loss that is not a number on this text "
+            "(its weights overflow)", "use the run's other checkpoint, RUN/last or RUN/best, or train again")
     return dataclasses.replace(score, unit=ckpt.train_cfg.tokenizer)

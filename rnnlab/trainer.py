@@ -1,7 +1,7 @@
 """The trainer: truncated BPTT over B parallel streams, one callback hook, exact resume.
 
 The loop knows nothing about checkpoints, logs or progress bars: it calls every
-callback with an event name ("start", "log", "eval", "end") and itself, and
+callback with an event name ("start", "log", "eval_start", "eval", "end") and itself, and
 callbacks read what they need (step, losses, model) and may ask it to stop.
 """
 from __future__ import annotations
@@ -12,14 +12,15 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from .config import TrainConfig
 from .device import autocast
-from .evaluation import Score, evaluate
-from .schedule import lr_factor
+from .evaluation import Score, estimate_seconds, evaluate
+from .schedule import DEFAULT_HORIZON, decay_horizon, fit_horizon, horizon_follows_time, lr_factor, step_budget
 from .text.corpus import Corpus
 from .text.stream import TokenStream
 
@@ -47,6 +48,12 @@ class Progress:
     lr_scale: float = 1.0            # set by reduce-on-plateau
     best_val: float = float("inf")
     best_step: int = -1
+    horizon: int = 0                 # cosine horizon fitted to a time budget (0: not fitted; see schedule.py)
+
+
+TIMING_SKIP = 2        # steps not timed after a (re)start: allocation and first-touch costs
+TIMING_STEPS = 8       # timed steps before the first horizon fit; refitted when warmup ends (the cosine starts)
+EVAL_FIXED_SECONDS = 1.5  # before an evaluation is timed: checkpoints and the printed sample, beside the validation
 
 
 @dataclass
@@ -58,6 +65,7 @@ class Trainer:
     device: torch.device
     dtype: torch.dtype = torch.float32
     callbacks: list = field(default_factory=list)
+    clock: Callable[[], float] = time.monotonic   # seconds; tests pass a fake one
 
     @staticmethod
     def check_settings(cfg: TrainConfig, model_cfg) -> None:
@@ -66,6 +74,14 @@ class Trainer:
     def __post_init__(self):
         self.model.to(self.device)
         self.stream = TokenStream(self.corpus.train, self.cfg.batch_size, self.cfg.seq_len)
+        spe = self.stream.chunks_per_epoch
+        if not horizon_follows_time(self.cfg) and self.cfg.lr_decay_steps is None:
+            self.cfg = self.cfg.replace(lr_decay_steps=decay_horizon(self.cfg, spe))   # fixed, recorded in config
+        self.step_budget = step_budget(self.cfg, spe)
+        self.ended_by: str | None = None       # steps | epochs | time: which budget ended the run
+        self._timing: tuple[int, float] | None = None   # (step, train_seconds) where timing started
+        self._eval_seconds: list[float] = []   # wall time of each evaluation block this session
+        self._eval_estimate: float | None = None  # its estimate before the first one is timed
         self.optimizer = self.make_optimizer()
         self.progress = Progress()
         self.state = None                      # carried hidden state
@@ -73,6 +89,8 @@ class Trainer:
         self.lr = self.cfg.lr
         self.last_score: Score | None = None
         self.stop_reason: str | None = None
+        self.eval_progress = None              # on_progress(fraction) during validation; set by the progress bar
+        self.stop_signal: int | None = None    # SIGINT/SIGTERM when a signal stopped the run
         self.diverged = False
         self.improved = False
         self.scheduled_eval = True             # False for the final evaluation a stop adds off the schedule
@@ -123,18 +141,79 @@ class Trainer:
         """Ask the loop to end after the current step (final evaluation and checkpoint follow)."""
         self.stop_reason = self.stop_reason or reason
 
-    def budget_left(self) -> bool:
+    def budget_spent(self) -> str | None:
+        """Which budget is used up: steps, epochs or time (the fitted horizon or the clock); None if none."""
         cfg, p = self.cfg, self.progress
-        if cfg.max_steps is not None and p.step >= cfg.max_steps:
-            return False
-        return cfg.max_minutes is None or p.elapsed_s < cfg.max_minutes * 60
+        if self.step_budget is not None and p.step >= self.step_budget:
+            return "steps" if cfg.max_steps is not None and p.step >= cfg.max_steps else "epochs"
+        if horizon_follows_time(cfg) and p.horizon and p.step >= p.horizon:
+            return "time"                      # the fitted horizon: the learning rate is at its floor
+        if cfg.max_minutes is not None and p.elapsed_s >= cfg.max_minutes * 60:
+            return "time"
+        return None
 
-    def time_fraction(self) -> float:
-        return self.progress.elapsed_s / (self.cfg.max_minutes * 60) if self.cfg.max_minutes else 0.0
+    def budget_left(self) -> bool:
+        """False once a budget is spent; ended_by then names it."""
+        self.ended_by = self.budget_spent()
+        return self.ended_by is None
+
+    def epoch(self) -> float:
+        """Passes over the training text so far (fractional)."""
+        return self.progress.step / self.stream.chunks_per_epoch
+
+    def horizon(self) -> int:
+        """The cosine horizon in use: fitted to the time budget, else fixed by the step budget."""
+        if horizon_follows_time(self.cfg) and self.progress.horizon:
+            return self.progress.horizon
+        return decay_horizon(self.cfg, self.stream.chunks_per_epoch) or DEFAULT_HORIZON
+
+    def planned_steps(self) -> int | None:
+        """Where the run is expected to end: the step budget, or the horizon fitted to the time budget."""
+        if horizon_follows_time(self.cfg) and self.progress.horizon:
+            return min(self.progress.horizon, self.step_budget or self.progress.horizon)
+        return self.step_budget
+
+    def seconds_per_step(self) -> float | None:
+        """Mean seconds of a training step since timing started in this session (evaluation excluded)."""
+        if self._timing is None or self.progress.step <= self._timing[0]:
+            return None
+        return (self.progress.train_seconds - self._timing[1]) / (self.progress.step - self._timing[0])
+
+    def seconds_per_eval(self) -> float:
+        """Measured wall time of an evaluation block (validation, checkpoints, sample), or an estimate."""
+        if self._eval_seconds:
+            return sum(self._eval_seconds) / len(self._eval_seconds)
+        if self._eval_estimate is None:              # time a slice of the validation pass once
+            self._eval_estimate = EVAL_FIXED_SECONDS + estimate_seconds(self.model, len(self.corpus.val),
+                                                                        self.device, self.dtype)
+        return self._eval_estimate
+
+    def seconds_left(self) -> float | None:
+        """Estimated wall time until the run ends, evaluations included."""
+        per_step, planned, p = self.seconds_per_step(), self.planned_steps(), self.progress
+        left = []
+        if per_step is not None and planned is not None:
+            steps = max(0, planned - p.step)
+            evals = planned // self.cfg.eval_every - p.step // self.cfg.eval_every
+            evals += planned % self.cfg.eval_every != 0             # the final evaluation
+            left.append(steps * per_step + evals * self.seconds_per_eval())
+        if self.cfg.max_minutes is not None:
+            left.append(self.cfg.max_minutes * 60 - p.elapsed_s + (self.seconds_per_eval() if per_step else 0.0))
+        return max(0.0, min(left)) if left else None
+
+    def refit_horizon(self) -> None:
+        """Fit the cosine horizon to the time left (time budgets only); never below the current step."""
+        per_step = self.seconds_per_step()
+        if not horizon_follows_time(self.cfg) or per_step is None:
+            return
+        p = self.progress
+        cap = decay_horizon(self.cfg, self.stream.chunks_per_epoch)
+        p.horizon = fit_horizon(p.step, self.cfg.max_minutes * 60 - p.elapsed_s, per_step, self.seconds_per_eval(),
+                                self.cfg.eval_every, cap)
 
     def current_lr(self) -> float:
         p = self.progress
-        return self.cfg.lr * p.lr_scale * lr_factor(self.cfg, p.step, self.time_fraction())
+        return self.cfg.lr * p.lr_scale * lr_factor(self.cfg, p.step, self.horizon())
 
     def train_step(self) -> None:
         """One TBPTT chunk: forward from the carried state, backward, clip, update."""
@@ -169,8 +248,13 @@ class Trainer:
             self._loss_count = 0
         return math.isfinite(self.train_loss)
 
+    def _synchronize(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
     def run_eval(self) -> None:
-        self.last_score = evaluate(self.model, self.corpus.val, self.device, self.dtype)
+        self.emit("eval_start")
+        self.last_score = evaluate(self.model, self.corpus.val, self.device, self.dtype, on_progress=self.eval_progress)
         if not math.isfinite(self.last_score.nats):
             self.diverged = True
             self.stop(f"validation loss became {self.last_score.nats} at step {self.progress.step}")
@@ -187,15 +271,27 @@ class Trainer:
         self.model.train()
         self.emit("start")
         evaluated_at = -1
+        start_step = p.step
         with _stop_on_signals(self):
-            clock = time.monotonic()
+            clock = self.clock()
             while self.budget_left() and self.stop_reason is None:
-                t0 = time.monotonic()
+                t0 = self.clock()
                 self.train_step()
-                now = time.monotonic()
+                now = self.clock()
                 p.train_seconds += now - t0
                 p.elapsed_s += now - clock
                 clock = now
+                timed = p.step - start_step - TIMING_SKIP
+                if timed == 0 or timed == TIMING_STEPS or (p.step == cfg.warmup_steps and timed > TIMING_STEPS):
+                    self._synchronize()                 # CUDA runs ahead of the host: time finished work
+                    now = self.clock()
+                    p.train_seconds += now - clock
+                    p.elapsed_s += now - clock
+                    clock = now
+                    if self._timing is None:
+                        self._timing = (p.step, p.train_seconds)
+                    else:
+                        self.refit_horizon()
                 if p.step % cfg.log_every == 0 or not self.budget_left():
                     if not self.flush_loss():
                         self.diverged = True
@@ -206,10 +302,16 @@ class Trainer:
                     self.run_eval()
                     evaluated_at = p.step
                     self.model.train()
-                    now = time.monotonic()
+                    now = self.clock()
+                    self._eval_seconds.append(now - clock)
                     p.elapsed_s += now - clock
                     clock = now
+                    self.refit_horizon()
             if not self.diverged and evaluated_at != p.step:
+                if self.stop_signal:
+                    from .callbacks import _say                  # above the progress bar
+                    _say(f"rnnlab: {signal.Signals(self.stop_signal).name}: finishing the evaluation, "
+                         "press Ctrl-C again to abort")
                 self.flush_loss()
                 self.scheduled_eval = False        # an extra, final evaluation: patience counters ignore it
                 self.run_eval()
@@ -226,8 +328,10 @@ def _stop_on_signals(trainer: Trainer):
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
     def handler(signum, frame):
+        if trainer.stop_reason is None:
+            trainer.stop_signal = signum
         trainer.stop("interrupted by " + signal.Signals(signum).name)
-        for s, h in previous.items():
+        for s, h in previous.items():       # the second signal: Python's KeyboardInterrupt, or SIGTERM's kill
             signal.signal(s, h)
 
     for s in previous:

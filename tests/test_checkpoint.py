@@ -80,3 +80,44 @@ def test_failed_write_leaves_the_old_checkpoint(tmp_path):
     assert (target / "a.txt").read_text() == "new"
     assert sorted(os.listdir(tmp_path)) == [".last.tmp-%d" % os.getpid(), "last"] or \
         sorted(os.listdir(tmp_path)) == ["last"]
+
+
+def test_saved_step_reads_the_checkpoint_or_its_copy_of_a_crash_mid_swap(saved, tmp_path):
+    from rnnlab.checkpoint import saved_step
+    path, model = saved
+    assert saved_step(tmp_path, "ck") is None                   # its metrics have no step
+    save_checkpoint(tmp_path / ".last.old", model, TrainConfig(), CharVocab.fit("ab"), {}, {"step": 7})
+    assert saved_step(tmp_path, "last") == 7 and saved_step(tmp_path, "best") is None
+
+
+@pytest.mark.parametrize("writer, bar", [("save_file", "--no-progress"), ("torch.save", "--json")])
+def test_a_full_disk_at_a_checkpoint_is_one_line_leaves_no_row_and_keeps_the_previous_one(
+        small_text, tmp_path, capsys, monkeypatch, writer, bar):
+    import errno
+
+    import rnnlab
+    import rnnlab.checkpoint as ck
+    from rnnlab import cli
+    real, calls = (ck.save_file if writer == "save_file" else torch.save), []
+
+    def failing(*args, **kwargs):
+        calls.append(writer)
+        if len(calls) > 2:                                      # the first evaluation's best/ and last/ succeed
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(*((ck, "save_file") if writer == "save_file" else (ck.torch, "save")), failing)
+    run = tmp_path / "r"
+    code = cli.main(["train", "--data", str(small_text), "--max-steps", "10", "--eval-every", "5", "--log-every", "5",
+                     "--hidden", "16", "--layers", "1", "--embed", "8", "--batch-size", "4", "--seq-len", "16",
+                     "--sample-chars", "0", "--dtype", "float32", bar, "--out", str(run)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and [line for line in err if "error" in line] == err[-1:]
+    assert err[-1].startswith("rnnlab train: error: ")         # on a line of its own, after the progress bar
+    assert "could not save" in err[-1] and "at step 10: No space left on device" in err[-1]
+    assert f"--resume {run}" in err[-1] and "still holds step 5" in err[-1]
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [5]
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == []   # no temporary dir, no lock
+    assert load_checkpoint(run, prefer="last").meta["metrics"]["step"] == 5
+    monkeypatch.undo()                                          # space freed: the run goes on from step 5
+    assert rnnlab.resume(run, {"max_steps": 10}, progress=False).steps == 10
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [5, 10]

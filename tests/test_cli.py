@@ -69,3 +69,54 @@ def test_unwritable_out_and_foreign_hmm_out_are_one_line(small_text, tmp_path):
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     code, _, err = run_cli("hmm", "train", "--data", small_text, "--states", 2, "--iters", 2, "--out", tmp_path / "mine")
     assert code == 2 and "not an HMM run" in err and (tmp_path / "mine" / "notes.txt").exists()
+
+
+# --- what a new user sees: fast --help, "did you mean", log lines without a bar -------------------------------
+
+def test_building_the_parser_loads_neither_torch_nor_numpy():
+    import subprocess
+    import sys
+    code = ("import sys, rnnlab, rnnlab.cli; rnnlab.cli.build_parser(); rnnlab.__version__; "
+            "print(sorted({'torch', 'numpy', 'matplotlib'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("args, hint", [
+    (["train", "--hiden", "16"], "did you mean --hidden? see rnnlab train --help"),
+    (["trian"], "did you mean train?"),
+    (["hmm", "train", "--sates=2"], "did you mean --states?"),
+    (["sample", "run", "--prme", "x"], "did you mean --prime?"),
+])
+def test_unknown_flags_and_commands_get_a_suggestion(args, hint, capsys):
+    from rnnlab import cli
+    with pytest.raises(SystemExit) as stop:
+        cli.main(args)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and hint in err and len(err.strip().splitlines()) == 1
+
+
+def test_sample_device_defaults_to_auto():
+    from rnnlab import cli
+    assert cli.build_parser().parse_args(["sample", "run"]).device == "auto"
+
+
+def test_no_progress_prints_a_line_per_log_interval(small_text, tmp_path, capsys):
+    from rnnlab import cli
+    code = cli.main(["train", "--data", str(small_text), "--hidden", "16", "--layers", "1", "--batch-size", "4",
+                     "--seq-len", "16", "--max-steps", "4", "--log-every", "2", "--sample-chars", "0",
+                     "--out", str(tmp_path / "r"), "--no-progress"])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("step ")]
+    assert code == 0 and [line.split("  ")[0] for line in lines] == ["step 2/4", "step 4/4", "step 4/4"]
+    assert "loss" in lines[0] and "nats/char" in lines[0] and "lr" in lines[0] and "chars/s" in lines[0]
+    assert "val" in lines[2]
+
+
+def test_figures_are_drawn(small_text, tmp_path):
+    from rnnlab import cli
+    assert cli.main(["hmm", "letters", "--data", str(small_text), "--chars", "2000", "--iters", "30",
+                     "--restarts", "1", "--out", str(tmp_path / "letters")]) == 0
+    assert cli.main(["hmm", "landscape", "--grid", "3", "--bits", "100", "--out", str(tmp_path / "landscape")]) == 0
+    assert cli.main(["gradflow", "--out", str(tmp_path / "gradflow")]) == 0
+    for png in ("letters/letters.png", "landscape/landscape.png", "gradflow/sweep.png", "gradflow/rnn_vs_lstm.png"):
+        assert (tmp_path / png).stat().st_size > 10_000, png

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnlab.config import ModelConfig, TrainConfig
-from rnnlab.evaluation import evaluate
+from rnnlab.evaluation import evaluate, plan_rows
 from rnnlab.models.language_model import LanguageModel
 from rnnlab.schedule import lr_factor
 
@@ -54,12 +54,26 @@ def test_short_runs_share_the_default_horizon():
     assert [lr_factor(a, s) for s in range(50)] == [lr_factor(b, s) for s in range(50)]
 
 
-def test_long_texts_read_as_rows_still_score_every_token_once():
+def test_rows_with_burn_in_score_every_token_once():
     model, tokens, x = _model_and_tokens(layers=1, n=1003, seed=1)
+    score = evaluate(model, tokens, torch.device("cpu"), chunk=64, rows=4, burn_in=50)
+    plan = plan_rows(1002, rows=4, burn_in=50)
     expected = 0.0
-    for a, b in [(0, 300), (300, 600), (600, 900), (900, 1002)]:   # 3 rows of 300, remainder of 102
-        logits, _ = model(x[None, a:b])
-        expected += F.cross_entropy(logits[0], x[a + 1:b + 1], reduction="sum").item()
-    score = evaluate(model, tokens, torch.device("cpu"), chunk=64, row_tokens=300)
+    for s, length, k in zip(plan.starts, plan.lengths, plan.burn_in):   # each row from a fresh state
+        logits, _ = model(x[None, s - k:s + length])
+        expected += F.cross_entropy(logits[0, k:], x[s + 1:s + length + 1], reduction="sum").item()
     assert score.n_tokens == 1002
     assert score.nats == pytest.approx(expected / 1002, rel=1e-12)
+
+
+@pytest.mark.parametrize("n, rows, burn_in", [(1002, 4, 50), (111_539, 64, 512), (5000, 64, 512), (70_000, 7, 0),
+                                              (2049, 2, 5000), (999, 64, 512)])
+def test_row_plan_covers_each_prediction_once_with_context(n, rows, burn_in):
+    plan = plan_rows(n, rows, burn_in, min_row=1)
+    covered = np.zeros(n, dtype=int)
+    for s, length, k in zip(plan.starts, plan.lengths, plan.burn_in):
+        covered[s:s + length] += 1
+        assert k == min(s, burn_in, n // len(plan.starts))           # context before the span, never past the start
+    assert (covered == 1).all() and len(plan.starts) <= rows
+    widths = plan.burn_in + plan.lengths
+    assert widths.max() - widths.min() <= plan.burn_in.max() + 1    # rows read about the same number of tokens

@@ -157,3 +157,78 @@ def test_letters_transition_ignores_letters_the_text_lacks():
     text = SHAKESPEARE.read_text().lower().translate(str.maketrans("", "", "qxzjk"))
     result = letters(text, chars=20000, iters=900, restarts=1, seed=1)
     assert result["transition_iteration"] > 100              # was 1: absent letters made the spread 0.5 at once
+
+
+# --- hmmlearn's API: predict, predict_proba, the converged flag, decode's order -----------------------------
+
+def test_public_names_import_from_the_subpackage():
+    from rnnlab.hmm import DiscreteHMM as exported, fit_language_model, load_hmm, sample_hmm_text  # noqa: F401
+    assert exported is DiscreteHMM
+
+
+def test_predict_and_predict_proba_match_hmmlearn():
+    ours = DiscreteHMM(3, 5, seed=4)
+    ours._initialise("random")
+    X = np.random.default_rng(4).integers(0, 5, 2000)[:, None]        # hmmlearn's (T, 1) shape is accepted
+    peer = _peer(ours)
+    path = ours.predict(X)
+    assert path.shape == (2000,) and (path == peer.predict(X)).mean() > 0.99
+    assert _path_logp(ours, X[:, 0], path) == pytest.approx(peer.decode(X)[0], rel=1e-8)   # the optimum either way
+    np.testing.assert_allclose(ours.predict_proba(X), peer.predict_proba(X), rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(ours.predict_proba(X).sum(axis=1), 1.0, rtol=1e-12)
+    logp, _ = peer.decode(X)                                            # hmmlearn: (log_prob, states)
+    assert ours.decode(X)[1] == pytest.approx(logp, rel=1e-8)            # ours: (states, log_prob), documented
+    assert "(state_path, log_prob)" in DiscreteHMM.decode.__doc__ and "hmmlearn" in DiscreteHMM.decode.__doc__
+
+
+@pytest.mark.parametrize("tol", [1.0, 1e-6])
+def test_converged_flag_and_iteration_count_match_hmmlearn(tol):
+    truth = wikipedia_hmm()
+    X, _ = truth.sample(3000, seed=2)
+    start = DiscreteHMM(2, 3, seed=5)
+    start._initialise("random")
+    ours = DiscreteHMM(2, 3, n_iter=40, tol=tol, init="keep")
+    ours.startprob, ours.transmat, ours.emissionprob = start.startprob, start.transmat, start.emissionprob
+    ours.fit(X)
+    peer = hmmlearn.CategoricalHMM(2, n_iter=40, tol=tol, init_params="", params="ste", implementation="scaling")
+    peer.n_features = 3
+    peer.startprob_, peer.transmat_, peer.emissionprob_ = start.startprob, start.transmat, start.emissionprob
+    peer.fit(X[:, None])
+    assert ours.n_iter_ == peer.monitor_.iter == len(ours.history_)
+    stopped_early = ours.n_iter_ < 40
+    assert ours.converged_ == stopped_early                             # not "converged" merely by running out
+    if stopped_early:
+        assert peer.monitor_.converged
+
+
+def test_running_out_of_iterations_is_not_convergence():
+    X, _ = wikipedia_hmm().sample(500, seed=0)
+    hmm = DiscreteHMM(2, 3, n_iter=3, tol=-np.inf, seed=0).fit(X)
+    assert (hmm.converged_, hmm.n_iter_) == (False, 3)
+
+
+def test_damaged_parameters_are_refused():
+    from rnnlab.errors import RnnlabError
+    hmm = wikipedia_hmm()
+    hmm.check_parameters()
+    hmm.transmat = np.array([[0.7, 0.3], [np.nan, 0.6]])
+    with pytest.raises(RnnlabError, match="not finite"):
+        hmm.check_parameters()
+    hmm.transmat = np.array([[1.2, -0.2], [0.4, 0.6]])
+    with pytest.raises(RnnlabError, match="negative"):
+        hmm.check_parameters()
+
+
+def test_hmm_train_keeps_the_model_shows_progress_and_reports_convergence(small_text, tmp_path):
+    import json
+
+    from tests.conftest import run_cli
+    code, out, err = run_cli("hmm", "train", "--data", small_text, "--states", 2, "--iters", 4, "--json",
+                             cwd=tmp_path)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["iterations"] == 4 and result["converged"] is False
+    assert result["run_dir"].startswith("runs/hmm-") and (tmp_path / result["run_dir"] / "hmm.npz").exists()
+    assert "EM" in err and "4/4" in err                                  # a progress bar over the iterations
+    code, out, _ = run_cli("hmm", "train", "--help")
+    assert code == 0 and "90%" in out and "%%" not in out

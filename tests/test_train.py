@@ -45,7 +45,10 @@ def test_training_learns_and_writes_a_complete_run(small_text, tmp_path):
                           cfg(small_text, tmp_path / "r", max_steps=150, eval_every=50, batch_size=16), progress=False)
     rows = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [50, 100, 150]
-    assert set(rows[0]) == {"step", "elapsed_s", "chars_seen", "train_loss", "val_nats", "val_bpc", "chars_per_s", "lr"}
+    assert set(rows[0]) == {"step", "elapsed_s", "chars_seen", "train_loss", "val_nats", "val_bpc", "chars_per_s", "lr",
+                            "epoch", "lr_horizon", "ended_by"}
+    assert [r["ended_by"] for r in rows] == [None, None, "steps"] and result.ended_by == "steps"
+    assert {r["lr_horizon"] for r in rows} == {1100}                # a step budget: the fixed default horizon
     assert rows[-1]["val_nats"] < 2.6 < math.log(65)   # well below a uniform guess
     assert rows[-1]["val_bpc"] == pytest.approx(rows[-1]["val_nats"] / math.log(2))
     assert rows[-1]["chars_seen"] == 150 * 16 * 32

@@ -1,1 +1,31 @@
-"""Echo state networks: a fixed random reservoir, a linear readout fitted by ridge regression."""
+"""Echo state networks: a fixed random reservoir, a linear readout fitted by ridge regression.
+
+    from rnnlab.esn import EchoStateNetwork, mackey_glass, nrmse
+
+The public names are imported on first use (PEP 562), so `import rnnlab.esn` loads neither NumPy
+nor torch nor numba.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {  # public name -> the submodule that defines it
+    "EchoStateNetwork": "model", "nrmse": "model", "ridge_solve": "readout", "RidgeAccumulator": "readout",
+    "spectral_radius": "init", "sparse_reservoir": "init",
+    "mackey_glass": "tasks", "mackey_glass_benchmark": "tasks", "frequency_generator": "tasks",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -7,12 +7,9 @@ import itertools
 import numpy as np
 
 from ..reports import pyplot, save_figure
+from .defaults import INPUT_SCALINGS, LEAK_RATES, RADII
 from .model import EchoStateNetwork, nrmse
 from .tasks import mackey_glass
-
-RADII = (0.5, 0.8, 0.95, 1.1, 1.25, 1.5)
-INPUT_SCALINGS = (0.1, 0.3, 1.0, 3.0)
-LEAK_RATES = (0.1, 0.3, 0.6, 1.0)
 
 
 def sweep(radii=RADII, input_scalings=INPUT_SCALINGS, leak_rates=LEAK_RATES, n_reservoir: int = 200,
@@ -25,7 +22,7 @@ def sweep(radii=RADII, input_scalings=INPUT_SCALINGS, leak_rates=LEAK_RATES, n_r
         esn = EchoStateNetwork(n_reservoir, spectral_radius=r, input_scaling=s, leak_rate=a, bias_scaling=0.5,
                                density=0.2, ridge=1e-8, seed=seed)
         esn.fit(u[:train], y[:train], washout=100)
-        pred = esn.predict(u[train:], x0=esn.last_state)[0, :, 0]
+        pred = esn.predict(u[train:])                               # goes on from the end of the fit
         grid[i, j, k] = nrmse(pred, y[train:])
     best = np.unravel_index(np.nanargmin(grid), grid.shape)
     return {"radii": list(radii), "input_scalings": list(input_scalings), "leak_rates": list(leak_rates),
@@ -38,8 +35,8 @@ def plot_sweep(result: dict, path) -> None:
     plt = pyplot()
     grid = np.log10(np.array(result["nrmse"]))
     leaks = result["leak_rates"]
-    fig, axes = plt.subplots(1, len(leaks), figsize=(3.6 * len(leaks) + 1.2, 3.6), sharey=True, squeeze=False,
-                             constrained_layout=True)
+    fig, axes = plt.subplots(1, len(leaks), figsize=(max(3.6 * len(leaks) + 1.2, 8.5), 4.2), sharey=True,
+                             squeeze=False, layout="constrained")
     axes = axes[0]
     for k, ax in enumerate(axes):
         im = ax.imshow(grid[:, :, k], origin="lower", cmap="viridis_r", vmin=grid.min(), vmax=grid.max(), aspect="auto")
@@ -49,6 +46,11 @@ def plot_sweep(result: dict, path) -> None:
         ax.set_title(f"leak rate {leaks[k]}")
     axes[0].set_ylabel("spectral radius")
     i, j, k = np.unravel_index(np.nanargmin(grid), grid.shape)
-    axes[k].plot(j, i, marker="*", color="white", markersize=14, markeredgecolor="black")   # the best setting
-    fig.colorbar(im, ax=axes, label="log10 validation NRMSE")
+    best = result["best"]
+    axes[k].plot(j, i, ls="none", marker="*", color="white", markersize=14, markeredgecolor="black",
+                 label=f"lowest NRMSE, {best['nrmse']:.2e}: spectral radius {best['spectral_radius']:g}, "
+                       f"input scaling {best['input_scaling']:g}, leak rate {best['leak_rate']:g}")
+    fig.colorbar(im, ax=axes, label="log10 validation NRMSE (lower is better)")
+    fig.suptitle(f"Echo state network sweep, Mackey-Glass one step ahead: validation NRMSE of {result['fits']} fits")
+    fig.legend(loc="outside lower center", frameon=False, fontsize=9)
     save_figure(fig, path, tight=False)   # constrained layout places the shared colour bar; tight_layout cannot

@@ -40,23 +40,23 @@ def mackey_glass_benchmark(n_reservoir: int = 500, train: int = 10000, trials: i
     esn = EchoStateNetwork(n_reservoir, seed=seed, **params).fit(u, y, washout=100)
     fit_s = time.perf_counter() - start
     test = series[train:train + 2001]
-    one_step = esn.predict(test[:-1], x0=esn.last_state)[0, :, 0]
-    one_step_nrmse = nrmse(one_step[100:], test[101:])            # after 100 steps re-synchronising
+    one_step = esn.predict(test[:-1])                              # goes on from the end of the training run
+    one_step_nrmse = nrmse(one_step[100:], test[101:])            # scored after the first 100 steps
     errors, window = [], []
     base = train + 2001
     for k in range(trials):
         seg = series[base + k * (warmup + horizon): base + (k + 1) * (warmup + horizon) + 1]
-        esn.predict(seg[:warmup])                                  # teacher-forced warm-up from a zero state
+        esn.predict(seg[:warmup], reset=True)                      # teacher-forced warm-up from a zero state
         esn.last_output = seg[warmup:warmup + 1][None]             # the last true value is the first input
-        free = esn.generate(horizon)[0, :, 0]
+        free = esn.generate(horizon)
         truth = seg[warmup + 1: warmup + 1 + horizon]
         errors.append(free[-1] - truth[-1])
         window.append(free - truth)
     sigma = np.std(series)
     return {"n_reservoir": n_reservoir, "train_steps": train, "trials": trials,
             "one_step_nrmse": one_step_nrmse,
-            "nrmse84": float(np.sqrt(np.mean(np.square(errors))) / sigma),
-            "nrmse84_window": float(np.sqrt(np.mean(np.square(window))) / sigma),
+            f"closed_loop_{horizon}_nrmse": float(np.sqrt(np.mean(np.square(errors))) / sigma),
+            f"closed_loop_{horizon}_window_nrmse": float(np.sqrt(np.mean(np.square(window))) / sigma),
             "fit_seconds": fit_s, "params": params}
 
 
@@ -92,9 +92,9 @@ def frequency_generator(n_reservoir: int = 400, train: int = 20000, test: int = 
     esn = EchoStateNetwork(n_reservoir, seed=seed, **params).fit(u_in[:train], y[:train], washout=200, noise=noise)
     lo, hi = train, train + warm
     y_prev = y[lo - 1:hi - 1]
-    states = esn.run(u_in[lo:hi], x0=esn.last_state, y_prev=y_prev)  # re-synchronise on the true sine
-    esn.last_state, esn.last_output = states[:, -1], y[hi - 1:hi][None]
-    out = esn.generate(test, u=u_in[hi:])[0, :, 0]
+    esn.run(u_in[lo:hi], y_prev=y_prev)                           # re-synchronise on the true sine
+    esn.last_output = y[hi - 1:hi][None]                             # the last true value is fed back first
+    out = esn.generate(test, u=u_in[hi:])[:, 0]
     target = y[hi:]
     # a free-running oscillator drifts in phase, so also compare what it controls: the period of each segment
     jumps = np.flatnonzero(np.diff(u[hi:])) + 1
@@ -134,17 +134,24 @@ def plot_frequency(result: dict, path, zoom: int = 120) -> None:
     plt = pyplot()
     u, target, output = (np.asarray(result[k]) for k in ("u", "target", "output"))
     ends = np.r_[np.flatnonzero(np.diff(u)) + 1, len(u)][:3]               # first three segments' ends
-    fig = plt.figure(figsize=(11, 7))
+    fig = plt.figure(figsize=(11, 7.5))
+    fig.suptitle(f"ESN frequency generator, running on its own output: period error "
+                 f"{percent(result['period_error'], 2)}, amplitude error {percent(result['amplitude_error'], 1)}, "
+                 f"NRMSE first 100 steps {result['nrmse_first_100']:.3f}", fontsize=11)
     grid = fig.add_gridspec(3, len(ends), height_ratios=[1, 2, 2])
     setting = fig.add_subplot(grid[0, :])
     setting.plot(u, color="k")
-    setting.set_ylabel("frequency setting")
+    setting.set_ylabel("setting")
+    setting.set_xlabel("test step")
+    setting.set_title("input: the frequency setting", fontsize=9, loc="left")
     whole = fig.add_subplot(grid[1, :], sharex=setting)
-    whole.plot(target, label="target", lw=1.2)
-    whole.plot(output, "--", label="network (closed loop)", lw=0.8)
-    whole.set_title(f"ESN frequency generator: period error {percent(result['period_error'], 2)}, amplitude error "
-                    f"{percent(result['amplitude_error'], 1)}, NRMSE first 100 steps {result['nrmse_first_100']:.3f}")
-    whole.legend(loc="upper right")
+    whole.plot(target, label="target sine", lw=1.2)
+    whole.plot(output, "--", label="network output (closed loop)", lw=0.8)
+    whole.set_xlabel("test step")
+    whole.set_ylabel("output")
+    whole.set_title("the whole test (grey: the windows below)", fontsize=9, loc="left")
+    whole.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=8, frameon=False,
+                 borderaxespad=0.2)                                      # above the axes: it hides no data
     for k, end in enumerate(ends):
         ax = fig.add_subplot(grid[2, k])
         steps = np.arange(max(0, end - zoom), end)
@@ -152,4 +159,7 @@ def plot_frequency(result: dict, path, zoom: int = 120) -> None:
         ax.plot(steps, output[steps], "--", lw=1.2)
         ax.set_title(f"setting {u[end - 1]:.2f}, steps {steps[0]}-{steps[-1]}", fontsize=9)
         ax.set_xlabel("test step")
+        whole.axvspan(steps[0], steps[-1], color="0.88", zorder=0)          # where the windows below are
+        if k == 0:
+            ax.set_ylabel("output")
     save_figure(fig, path)

@@ -4,8 +4,9 @@ Small dense LAPACK/BLAS calls (n ~ 1000) gain little from a second thread, and l
 thread pools meet: NumPy's OpenBLAS workers keep spinning for a while after each call, and a torch
 OpenMP call that lands then runs twice as slowly. The ESN instead uses threads explicitly: the
 reservoir loop on one core, the readout's Gram sums on another, each with a single-threaded BLAS,
-and the interpreter lock handed over every 0.2 ms instead of every 5 ms, since the reservoir loop
-never lets go of it for long and the readout thread needs it between its NumPy calls.
+and the interpreter lock handed over every 0.2 ms instead of every 5 ms, since the NumPy (float64)
+reservoir loop never lets go of it for long and the readout thread needs it between its NumPy calls
+(the compiled float32 loop, kernels.py, releases it for a whole block).
 
 All three settings are process-wide. Each is changed when the first caller enters and restored when
 the last one leaves, so overlapping fits on several threads put everything back as it was.

@@ -13,7 +13,8 @@ def add_parser(sub, parser_class) -> None:
     cmds = hmm.add_subparsers(dest="hmm_command", required=True, parser_class=parser_class)
 
     t = cmds.add_parser("train", help="fit an HMM language model; validation bits/char on the RNNs' split",
-                        description="Baum-Welch on the first 90%% of the text, scored on the last 10%%.")
+                        description="Baum-Welch on the first 90% of the text (by default), scored on the last "
+                        "10%, the split the RNNs use; writes hmm.npz and config.json to --out.")
     t.add_argument("--data", default="tiny_shakespeare", help="text file or bundled corpus (default tiny_shakespeare)")
     t.add_argument("--states", type=int, default=16, help="hidden states K (default 16)")
     t.add_argument("--letters", action="store_true", help="model only a-z and space (27 symbols)")
@@ -21,8 +22,11 @@ def add_parser(sub, parser_class) -> None:
     t.add_argument("--tol", type=float, default=1e-3, help="stop when the log-likelihood gains less (default 1e-3)")
     t.add_argument("--val-frac", type=float, default=0.1, help="held-out fraction (default 0.1)")
     t.add_argument("--seed", type=seed, default=0, help="seed of the random start (default 0)")
-    t.add_argument("--out", help="run directory to write (hmm.npz, config.json)")
-    t.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    t.add_argument("--out", help="run directory to create: new or empty, never overwritten "
+                   "(default runs/hmm-<date>-<time>)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar over the EM iterations")
+    t.add_argument("--json", action="store_true", help="print the result as one JSON object (with converged and "
+                   "iterations)")
 
     s = cmds.add_parser("sample", help="generate text from a fitted HMM")
     s.add_argument("run", metavar="RUN", help="directory written by `rnnlab hmm train --out`")
@@ -52,28 +56,79 @@ def add_parser(sub, parser_class) -> None:
     la.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
 
+def _count(name: str, value: int, low: int, high: int, example) -> None:
+    """An integer flag within [low, high] (a 400-digit --states or -n must not reach NumPy)."""
+    from ..errors import require
+    require(low <= value <= high, f"{name} must be {'positive' if low == 1 else f'at least {low}'} and at most "
+            f"{high:,}, got {value if len(str(value)) < 30 else f'a {len(str(value))}-digit number'}",
+            f"pass e.g. {name} {example}")
+
+
+class _EMProgress:
+    """A progress bar over the EM iterations on stderr with the training log-likelihood and its last gain.
+    It appears at the first iteration, so that an error before fitting stays the only line printed."""
+
+    def __init__(self, total: int, enabled: bool = True):
+        self.total, self.enabled, self.bar, self.last = total, enabled, None, None
+
+    def __call__(self, iteration: int, loglik: float, model) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+            self.bar = tqdm(total=self.total, desc="EM", unit="iter", file=sys.stderr, disable=not self.enabled,
+                            dynamic_ncols=True, mininterval=0.5)
+        gain = "" if self.last is None else f" ({loglik - self.last:+,.1f})"
+        self.bar.set_postfix_str(f"train log-likelihood {loglik:,.1f}{gain}", refresh=False)
+        self.bar.update(1)
+        self.last = loglik
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def run(args) -> int:
+    from ..errors import NotUTF8Error, rehint
+    try:
+        return _run(args)
+    except NotUTF8Error as exc:           # rnnlab hmm has no --tokenizer: its fix is the file's encoding
+        raise rehint(exc, "rnnlab hmm models UTF-8 characters: convert the file to UTF-8") from None
+
+
+def _run(args) -> int:
+    import math
+    import time
+
     from ..errors import require
     from ..reports import write_json
     from ..text.corpus import read_text, resolve_source
     from . import experiments, lm
+    from .model import MAX_PARAMETERS
     if args.hmm_command == "train":
-        require(args.states > 0, f"--states must be positive, got {args.states}", "pass e.g. --states 16")
-        require(args.iters > 0, f"--iters must be positive, got {args.iters}", "pass e.g. --iters 100")
+        _count("--states", args.states, 1, int(math.isqrt(MAX_PARAMETERS)) - 1, 16)
+        _count("--iters", args.iters, 1, 10 ** 9, 100)
         require(0 < args.val_frac < 1, f"--val-frac must lie strictly between 0 and 1, got {args.val_frac}",
                 "pass e.g. --val-frac 0.1")
-        result = lm.fit_language_model(args.data, args.states, args.letters, args.val_frac, args.iters, args.tol,
-                                       args.seed, args.out)
+        require(not math.isnan(args.tol), "--tol must be a number, got nan", "pass e.g. --tol 1e-3")
+        out = args.out if args.out is not None else f"runs/hmm-{time.strftime('%Y%m%d-%H%M%S')}"
+        progress = _EMProgress(args.iters, enabled=not args.no_progress)
+        try:
+            result = lm.fit_language_model(args.data, args.states, args.letters, args.val_frac, args.iters, args.tol,
+                                           args.seed, out, progress=progress)
+        finally:
+            progress.close()
+        how = "converged" if result["converged"] else "stopped at --iters"
         print(json.dumps(result) if args.json else
               f"{args.states}-state HMM: validation {result['val_bits_per_char']:.4f} bits/char "
-              f"({result['val_nats_per_char']:.4f} nats) after {result['iterations']} EM iterations")
+              f"({result['val_nats_per_char']:.4f} nats) after {result['iterations']} EM iterations ({how}); "
+              f"run in {result['run_dir']}")
     elif args.hmm_command == "sample":
-        require(args.length > 0, f"-n must be positive, got {args.length}", "pass e.g. -n 300")
+        _count("-n", args.length, 1, 10 ** 8, 300)
         sys.stdout.write(lm.sample_text(args.run, args.length, args.seed) + "\n")
     elif args.hmm_command == "letters":
+        _count("--chars", args.chars, 2, 10 ** 9, 20000)
+        _count("--iters", args.iters, 1, 10 ** 9, 1000)
+        _count("--restarts", args.restarts, 1, 10 ** 4, 4)
         text = read_text(resolve_source(args.data), args.data)
-        require(args.chars > 1 and args.iters > 0 and args.restarts > 0, "--chars, --iters and --restarts must be "
-                "positive", "pass e.g. --chars 20000 --iters 1000")
         result = experiments.letters(text, args.chars, args.iters, args.seed, args.restarts, args.keep_labels)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -85,7 +140,8 @@ def run(args) -> int:
               f"{''.join(result['groups'][0])!r} | {''.join(result['groups'][1])!r}; "
               f"final log-likelihood {result['final_loglik']:.1f}; plots in {out}/")
     else:
-        require(args.grid >= 2 and args.bits >= 2, "--grid and --bits must be at least 2", "pass e.g. --grid 41")
+        _count("--grid", args.grid, 2, 1000, 41)
+        _count("--bits", args.bits, 2, 10 ** 8, 2000)
         result = experiments.landscape(args.grid, args.bits)
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

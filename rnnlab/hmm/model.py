@@ -5,6 +5,16 @@
 Public arrays a user may set: startprob (K,), transmat (K, K), emissionprob (K, M);
 init="keep" starts EM from them. Several sequences are given concatenated with their
 lengths, as in hmmlearn.
+
+For hmmlearn users (CategoricalHMM): fit, score, predict (Viterbi states), predict_proba
+(posteriors) and sample behave alike; after fit, converged_ and n_iter_ say how EM ended
+(hmmlearn's monitor_.converged and monitor_.iter). Two differences: decode returns
+(state_path, log_prob), the reverse of hmmlearn's (log_prob, state_sequence), and
+converged_ is True only when the likelihood gain fell below tol, not when n_iter ran out.
+
+    >>> from rnnlab.hmm import DiscreteHMM
+    >>> hmm = DiscreteHMM(n_states=2, n_symbols=3, seed=0).fit(X)       # X: (T,) or (T, 1) ints in 0..2
+    >>> hmm.predict(X), hmm.predict_proba(X), hmm.score(X), hmm.converged_
 """
 from __future__ import annotations
 
@@ -12,6 +22,9 @@ import numpy as np
 
 from ..errors import require
 from . import kernels
+
+
+MAX_PARAMETERS = 1 << 28   # K * (K + M) probabilities: 2 GiB of float64 per copy
 
 
 def _split(X, lengths):
@@ -31,12 +44,17 @@ class DiscreteHMM:
                  init: str = "random", pseudocount: float = 0.0, n_restarts: int = 1, seed=None,
                  params: str = "ste"):
         require(n_states > 0 and n_symbols > 0, "n_states and n_symbols must be positive", "pass positive sizes")
+        require(n_states * (n_states + n_symbols) <= MAX_PARAMETERS, f"{n_states} states over {n_symbols} symbols "
+                f"need {n_states * (n_states + n_symbols):.2g} probabilities, more than the {MAX_PARAMETERS:.2g} "
+                "(2 GiB) Baum-Welch can handle here", "use fewer states, e.g. 16")
         require(init in ("random", "uniform", "keep"), f"unknown init {init!r}", "use random, uniform or keep")
         self.n_states, self.n_symbols = n_states, n_symbols
         self.n_iter, self.tol, self.init, self.pseudocount = n_iter, tol, init, pseudocount
         self.n_restarts, self.rng = n_restarts, np.random.default_rng(seed)
         self.params = params   # which to re-estimate: s(tart), t(ransitions), e(missions)
-        self.history_: list[float] = []
+        self.history_: list[float] = []   # training log-likelihood before each EM step (of the kept restart)
+        self.converged_ = False           # did the gain fall below tol before n_iter steps?
+        self.n_iter_ = 0                  # EM steps run (of the kept restart)
         self._initialise("uniform")
 
     # ------------------------------------------------------------------ parameters
@@ -49,6 +67,16 @@ class DiscreteHMM:
         self.startprob = _normalise(noise(K))
         self.transmat = _normalise(noise(K, K))
         self.emissionprob = _normalise(noise(K, M))
+
+    def check_parameters(self, where: str = "the HMM") -> None:
+        """RnnlabError unless startprob, transmat and emissionprob are finite, non-negative, with rows summing to 1."""
+        for name in ("startprob", "transmat", "emissionprob"):
+            a = np.asarray(getattr(self, name), dtype=np.float64)
+            require(np.isfinite(a).all(), f"{where}: {name} holds values that are not finite numbers (NaN or inf)",
+                    "retrain the HMM")
+            require((a >= 0).all(), f"{where}: {name} holds negative probabilities", "retrain the HMM")
+            require(np.allclose(a.sum(axis=-1), 1.0, atol=1e-6), f"{where}: the rows of {name} do not sum to 1",
+                    "retrain the HMM")
 
     def _check(self, X) -> None:
         require(len(X) > 0, "cannot score an empty sequence", "pass at least one symbol")
@@ -82,8 +110,17 @@ class DiscreteHMM:
             out.append(kernels.backward_posteriors(self.transmat, self._emis_by_symbol(), seq, alpha, scale))
         return np.concatenate(out)
 
+    def predict_proba(self, X, lengths=None) -> np.ndarray:
+        """(T, K) posterior state probabilities of every symbol, as hmmlearn's predict_proba (= posteriors)."""
+        return self.posteriors(X, lengths)
+
+    def predict(self, X, lengths=None) -> np.ndarray:
+        """(T,) the most probable state path (Viterbi), as hmmlearn's predict: decode(X)[0]."""
+        return self.decode(X, lengths)[0]
+
     def decode(self, X, lengths=None) -> tuple[np.ndarray, float]:
-        """Viterbi: the most probable state path and its log-probability."""
+        """Viterbi: returns (state_path, log_prob), the most probable path (T,) and its natural-log probability
+        summed over the sequences. Note the order: hmmlearn's decode returns (log_prob, state_sequence)."""
         with np.errstate(divide="ignore"):
             logs = np.log(self.startprob), np.log(self.transmat), np.ascontiguousarray(np.log(self.emissionprob).T)
         paths, total = [], 0.0
@@ -142,17 +179,19 @@ class DiscreteHMM:
         for restart in range(self.n_restarts):
             if self.init != "keep" or restart:
                 self._initialise("random" if self.init == "keep" else self.init)
-            history = []
+            history, converged = [], False
             for _ in range(self.n_iter):
                 history.append(self.em_step(sequences))
                 if callback is not None:
                     callback(len(history), history[-1], self)
                 if len(history) > 1 and history[-1] - history[-2] < self.tol:
+                    converged = True
                     break
             final = self.score(X, lengths)
             if best is None or final > best[0]:
-                best = (final, self.startprob, self.transmat, self.emissionprob, history)
-        _, self.startprob, self.transmat, self.emissionprob, self.history_ = best
+                best = (final, self.startprob, self.transmat, self.emissionprob, history, converged)
+        _, self.startprob, self.transmat, self.emissionprob, self.history_, self.converged_ = best
+        self.n_iter_ = len(self.history_)
         return self
 
 

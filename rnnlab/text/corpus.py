@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import RnnlabError, require
+from ..errors import NotUTF8Error, RnnlabError, require
 from .datasets import BUNDLED, find_bundled
 from .vocab import ByteVocab, build_vocab
 
@@ -53,7 +53,7 @@ def read_text(path: Path, source: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RnnlabError(f"{source} is not valid UTF-8 text (bad byte at offset {exc.start})",
+        raise NotUTF8Error(f"{source} is not valid UTF-8 text (bad byte at offset {exc.start})",
                           "use --tokenizer byte to model raw bytes, or convert the file to UTF-8") from None
 
 

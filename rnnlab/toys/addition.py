@@ -10,6 +10,8 @@ trained on the same 8-bit numbers (higher bits zero).
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -63,20 +65,28 @@ def exact_accuracy(logits: torch.Tensor, target: torch.Tensor) -> float:
     return float(((logits > 0).float() == target).all(dim=1).float().mean())
 
 
-def _fit(model: nn.Module, batches, steps: int, lr: float) -> float:
+def _fit(model: nn.Module, batches, steps: int, lr: float, name: str = "", progress: bool = True) -> float:
+    """Adam on `steps` batches; a bar on stderr (a terminal only) shows the loss every 100 steps."""
+    from tqdm import tqdm
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     loss = torch.tensor(0.0)
+    bar = tqdm(total=steps, desc=f"training the {name}", unit="step", file=sys.stderr, dynamic_ncols=True,
+               mininterval=0.5, disable=None if progress else True, leave=False)   # None: off when not a terminal
     for step in range(steps):
         x, y = batches(step)
         loss = F.binary_cross_entropy_with_logits(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if not bar.disable and ((step + 1) % 100 == 0 or step + 1 == steps):
+            bar.set_postfix_str(f"loss {float(loss.detach()):.4f}", refresh=False)
+            bar.update(step + 1 - bar.n)
+    bar.close()
     return float(loss.detach())
 
 
 def run(seed: int = 0, hidden: int = 16, steps: int = 3000, test_count: int = 2000,
-        lengths=(8, 16, 32)) -> dict:
+        lengths=(8, 16, 32), progress: bool = True) -> dict:
     """Train both models on 40,000 of the 65,536 8-bit pairs; exact accuracy on unseen pairs of each length."""
     torch.manual_seed(seed)
     pairs = np.random.default_rng(seed).permutation(1 << 16).astype(np.uint64)
@@ -84,9 +94,9 @@ def run(seed: int = 0, hidden: int = 16, steps: int = 3000, test_count: int = 20
     held_a, held_b = pairs[40000:][:test_count] >> np.uint64(8), pairs[40000:][:test_count] & np.uint64(255)
     rnn = AdderRNN(hidden)
     batch = lambda s: (train_a[s % 400 * 100:][:100], train_b[s % 400 * 100:][:100])  # noqa: E731
-    _fit(rnn, lambda s: rnn_inputs(*batch(s), 8), steps, 0.05)
+    _fit(rnn, lambda s: rnn_inputs(*batch(s), 8), steps, 0.05, "RNN (1/2)", progress)
     mlp = nn.Sequential(nn.Linear(2 * MAX_BITS, 256), nn.ReLU(), nn.Linear(256, MAX_BITS + 1))
-    _fit(mlp, lambda s: mlp_inputs(*batch(s)), steps, 3e-3)
+    _fit(mlp, lambda s: mlp_inputs(*batch(s)), steps, 3e-3, "MLP (2/2)", progress)
     result = {"rnn": {}, "mlp": {}}
     with torch.no_grad():
         for n in lengths:

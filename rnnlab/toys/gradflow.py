@@ -83,22 +83,43 @@ def run(out_dir: str | Path, radii=(0.5, 0.8, 0.9, 1.0, 1.1, 1.2, 1.5), seed: in
 
 def _plot(out_dir: Path, sweep: dict, compare: dict) -> None:
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(sweep), figsize=(5 * len(sweep), 4), sharey=True)
+    fig, axes = plt.subplots(1, len(sweep), figsize=(5 * len(sweep) + 1.5, 4.4), sharey=True)
     for ax, (act, curves) in zip(axes, sweep.items()):
         for r, curve in curves.items():
-            ax.semilogy(range(len(curve)), curve, label=f"radius {r}")
-        ax.set_title(f"{act} units: backward signal through W_hh")
+            line, = ax.semilogy(range(len(curve)), curve, label=r)
+            _mark_zero(ax, curve, line.get_color())
+        ax.set_title(f"{act} units")
         ax.set_xlabel("steps back in time")
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("||dL/dh||")
-    axes[-1].legend(fontsize=8)
+    axes[0].set_ylabel("||dL/dh|| (1 at the last step)")
+    axes[-1].legend(title="spectral radius\nof W_hh", fontsize=8, title_fontsize=8, loc="center left",
+                    bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle("Backward signal through 50 steps of a 5-unit RNN, W_hh = radius x (random orthogonal)"
+                 + (";  ▼: it becomes exactly 0" if _any_zero(sweep) else ""), fontsize=11)
     save_figure(fig, out_dir / "sweep.png")
     fig, ax = plt.subplots(figsize=(7, 4))
+    steps = len(next(iter(compare.values())))
     for kind, norms in compare.items():
-        ax.semilogy(range(len(norms)), norms, label=kind.upper())
+        line, = ax.semilogy(range(len(norms)), norms, label=kind.upper())
+        _mark_zero(ax, norms[::-1], line.get_color(), reverse=True)
     ax.set_xlabel("time step t (loss at the last step)")
     ax.set_ylabel("||dLoss/dh_t||")
-    ax.set_title("How far back the gradient reaches: vanilla RNN vs LSTM")
+    ax.set_title("How far back the gradient reaches: vanilla RNN vs LSTM\n"
+                 f"({steps} random inputs" + ("; ▼: exactly 0 before it)" if _any_zero(compare) else ")"),
+                 fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend()
     save_figure(fig, out_dir / "rnn_vs_lstm.png")
+
+
+def _any_zero(curves: dict) -> bool:
+    flat = [c for v in curves.values() for c in (v.values() if isinstance(v, dict) else [v])]
+    return any(min(c) == 0.0 for c in flat)
+
+
+def _mark_zero(ax, curve, color, reverse: bool = False) -> None:
+    """A log axis cannot show 0: mark the last non-zero value before a curve (read from its start) hits 0."""
+    zeros = [i for i, v in enumerate(curve) if v == 0.0]
+    if zeros and zeros[0] > 0:
+        i = zeros[0] - 1
+        ax.plot(len(curve) - 1 - i if reverse else i, curve[i], "v", color=color, ms=7)
