@@ -5,7 +5,7 @@ do not load torch.
 """
 from __future__ import annotations
 
-import importlib
+from .lazy import lazy_exports
 import sys
 import types
 
@@ -26,17 +26,7 @@ _EXPORTS = {  # public name -> the module that defines it
 __all__ = [*_EXPORTS, "__version__"]
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 class _Package(types.ModuleType):

@@ -6,6 +6,7 @@ printed sample at each evaluation and a loss-curve plot at the end.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -157,6 +158,20 @@ class SamplePrinter:
         cfg = SampleConfig(length=self.chars, seed=self.seed + trainer.progress.step)
         text = sample_text(trainer.model, trainer.corpus.vocab, cfg, trainer.device)
         _say(f"---- sample at step {trainer.progress.step} ----\n{text}\n----")
+
+
+@contextlib.contextmanager
+def fraction_bar(enabled: bool, desc: str):
+    """A tqdm bar on stderr driven by on_progress(fraction) calls; yields that callable (None when disabled)."""
+    if not enabled:
+        yield None
+        return
+    from tqdm import tqdm
+    bar = tqdm(total=100, desc=desc, unit="%", file=sys.stderr, leave=False, bar_format="{desc} {percentage:3.0f}%|{bar}|")
+    try:
+        yield lambda fraction: bar.update(round(100 * fraction) - bar.n)
+    finally:
+        bar.close()
 
 
 class ProgressBar:

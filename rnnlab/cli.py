@@ -254,7 +254,7 @@ def cmd_sample(args) -> int:
 
 def cmd_eval(args) -> int:
     from . import runs
-    score = runs.evaluate_run(args.run, args.data, args.device, args.dtype)
+    score = runs.evaluate_run(args.run, args.data, args.device, args.dtype, progress=sys.stderr.isatty())
     if args.json:
         print(json.dumps(score.to_dict(), allow_nan=False))     # an overflowed perplexity is null, never Infinity
     else:

@@ -1,11 +1,18 @@
-"""The default model on a slow machine: chosen from a quick measurement when the time budget binds.
+"""The default recipe, chosen from a quick measurement when the time budget binds.
 
 `rnnlab train` with no model flags trains a 2x512 LSTM for 1,100 steps or 10 minutes. Where a
-step is slow (no bfloat16 hardware: float32 on AVX2), 10 minutes hold too few steps for that
-model; a smaller one that fits more steps ends lower in the same time (measured: README table).
-So the default times two steps of each candidate, largest first, and keeps the first that fits
-MIN_STEPS steps in the budget. Given --hidden, --layers, ... (or a step budget alone) nothing is
-measured and the model is the one asked for.
+step is slower (no AMX: AVX-512 BF16; no bfloat16 at all: float32 on AVX2), 10 minutes hold
+fewer steps, and what trains best in them differs (measured: README table). So the default
+times two steps of the 2x512 LSTM and picks the recipe for the steps that fit. Given any model
+flag (or no time budget) nothing is measured and the model is the one asked for; a --lr other
+than the default is kept.
+
+Measured in 10 minutes on 2 cores:
+- 1,100 steps fit (AMX): 2x512, dropout 0.2, lr 3e-3 reach 1.403 nats per character.
+- ~750 steps (AVX-512 BF16, no AMX): dropout 0.15 and lr 4e-3 reach 1.420 at 752 steps; with 0.2
+  and 3e-3 the run was at 1.455 at step 500 (the new recipe: 1.446) and ended at 1.448 (613 steps).
+- ~250 steps (float32 on AVX2): a 2x256 LSTM fits ~820 steps and ends at 1.552; the 2x512 one on a
+  250-step schedule ends at 1.659. At ~600 steps the 2x512 model still wins (2x384, 1,072 steps: 1.458).
 """
 from __future__ import annotations
 
@@ -20,11 +27,12 @@ from .models.language_model import LanguageModel
 from .text.corpus import Corpus
 from .text.stream import TokenStream
 
-CANDIDATES = (ModelConfig(), ModelConfig(hidden=256, dropout=0.1))   # largest first
-# Below this many steps in the budget the smaller candidate trains better. Measured in 10 minutes (README):
-# 2x512 at 613 steps ended at 1.448 nats, 2x384 at 1,072 steps at 1.458, so the larger model still wins
-# at ~600 steps; at the ~250 steps of float32 on AVX2 2x256 (~800 steps) wins.
-MIN_STEPS = 450
+DEFAULT_LR = TrainConfig().lr
+FULL_STEPS = 1100        # the default step budget fits: the recipe the defaults were tuned with
+MIN_STEPS = 450          # fewer 2x512 steps than this: the smaller model trains better in the same minutes
+FULL = (ModelConfig(), DEFAULT_LR)
+SHORT = (ModelConfig(dropout=0.15), 4e-3)
+SMALL = (ModelConfig(hidden=256, dropout=0.1), DEFAULT_LR)
 BUDGET_FOR_STEPS = 0.95  # the share of --max-minutes left to steps (evaluations, checkpoints, start-up)
 
 
@@ -50,18 +58,22 @@ def seconds_per_step(model_cfg: ModelConfig, corpus: Corpus, cfg: TrainConfig, d
     return (time.perf_counter() - start) / steps
 
 
-def choose_model(corpus: Corpus, cfg: TrainConfig, device: torch.device, dtype: torch.dtype, say) -> ModelConfig:
-    """The largest candidate that fits MIN_STEPS steps (or the step budget) in cfg.max_minutes; says which."""
+def choose(corpus: Corpus, cfg: TrainConfig, device: torch.device, dtype: torch.dtype,
+           say) -> tuple[ModelConfig, TrainConfig]:
+    """The default model, and the learning rate if cfg.lr is the default, for the steps that fit; says which."""
     if cfg.max_minutes is None:
-        return CANDIDATES[0]
-    wanted = min(MIN_STEPS, cfg.max_steps) if cfg.max_steps else MIN_STEPS
-    for model_cfg in CANDIDATES:
-        per_step = seconds_per_step(model_cfg, corpus, cfg, device, dtype)
-        fits = int(BUDGET_FOR_STEPS * cfg.max_minutes * 60 / per_step)
-        if fits >= wanted or model_cfg is CANDIDATES[-1]:
-            break
-    if model_cfg is not CANDIDATES[0]:
-        say(f"rnnlab: default model: {model_cfg.layers}x{model_cfg.hidden} LSTM (dropout {model_cfg.dropout:g}), "
-            f"not 2x512: a step takes {per_step:.2f} s here, so about {fits} steps fit in {cfg.max_minutes:g} "
-            f"minutes; pass --hidden 512 (or any model flag) to choose yourself")
-    return model_cfg
+        return FULL[0], cfg
+    budget = BUDGET_FOR_STEPS * cfg.max_minutes * 60
+    per_step = seconds_per_step(FULL[0], corpus, cfg, device, dtype)
+    fits = int(budget / per_step)
+    if fits >= min(FULL_STEPS, cfg.max_steps or FULL_STEPS):
+        return FULL[0], cfg
+    model_cfg, lr = SHORT if fits >= MIN_STEPS else SMALL
+    if model_cfg is SMALL[0]:
+        fits = int(budget / seconds_per_step(model_cfg, corpus, cfg, device, dtype))
+    if cfg.lr == DEFAULT_LR:
+        cfg = cfg.replace(lr=lr)
+    say(f"rnnlab: default recipe for this machine: {model_cfg.layers}x{model_cfg.hidden} LSTM, dropout "
+        f"{model_cfg.dropout:g}, --lr {cfg.lr:g} (about {fits} steps fit in {cfg.max_minutes:g} minutes here, "
+        f"fewer than {FULL_STEPS}); pass any model flag to choose yourself")
+    return model_cfg, cfg

@@ -150,7 +150,8 @@ def _train(run_dir: Path, model_cfg: ModelConfig | None, cfg: TrainConfig, progr
         corpus = load_corpus(cfg.data, cfg.tokenizer, cfg.val_frac, cfg.min_count)
         if model_cfg is None:    # no model flags: the default, or a smaller one where the time budget binds
             measured = time.monotonic()
-            model_cfg = recipe.choose_model(corpus, cfg, device, dtype, say) if cfg.backend == "torch" else ModelConfig()
+            model_cfg, cfg = (recipe.choose(corpus, cfg, device, dtype, say) if cfg.backend == "torch"
+                              else (ModelConfig(), cfg))
             measured = time.monotonic() - measured  # counted in the run's time budget
         torch.manual_seed(cfg.seed)  # weight init and dropout; sampling uses its own generators
         model = LanguageModel(model_cfg.replace(vocab_size=corpus.vocab.size))
@@ -299,8 +300,10 @@ def sample_text(path_or_ckpt, cfg: SampleConfig | None = None, device: str = "au
     return "".join(sample(path_or_ckpt, cfg, device, **settings))
 
 
-def evaluate_run(path: str | Path, data: str | None = None, device: str = "auto", dtype: str = "float32") -> Score:
-    """Exact loss of a run's best checkpoint on its validation split, or on the whole of `data`."""
+def evaluate_run(path: str | Path, data: str | None = None, device: str = "auto", dtype: str = "float32",
+                 progress: bool = False) -> Score:
+    """Exact loss of a run's best checkpoint on its validation split, or on the whole of `data`
+    (progress: a bar on stderr)."""
     ckpt = load_run(path, device)
     _require_finite_weights(ckpt)
     dev = next(ckpt.model.parameters()).device
@@ -313,7 +316,8 @@ def evaluate_run(path: str | Path, data: str | None = None, device: str = "auto"
             raise rehint(exc, f"this run reads {ckpt.train_cfg.tokenizer}s of UTF-8 text: convert {data} to UTF-8") \
                 from None
         require(len(tokens) >= 2, f"{data} has fewer than 2 tokens", "give a longer text")
-    score = evaluate(ckpt.model, tokens, dev, resolve_dtype(dtype, dev))
+    with cb.fraction_bar(progress, f"scoring {len(tokens):,} tokens") as on_progress:
+        score = evaluate(ckpt.model, tokens, dev, resolve_dtype(dtype, dev), on_progress=on_progress)
     require(not math.isnan(score.nats), f"{ckpt.path} gives a loss that is not a number on this text "
             "(its weights overflow)", "use the run's other checkpoint, RUN/last or RUN/best, or train again")
     return dataclasses.replace(score, unit=ckpt.train_cfg.tokenizer)

@@ -107,3 +107,22 @@ def test_row_evaluation_agrees_with_one_stream_on_a_trained_model(small_text, tm
     rows = evaluate(model, tokens, torch.device("cpu"), rows=16, burn_in=512)
     assert rows.n_tokens == one.n_tokens
     assert abs(rows.nats - one.nats) < 2e-3
+
+
+@pytest.mark.parametrize("seconds, max_steps, lr, expected", [
+    (0.45, 1100, 3e-3, ((2, 512, 0.2), 3e-3)),      # AMX: 1,100 steps fit, the tuned recipe
+    (0.70, 1100, 3e-3, ((2, 512, 0.15), 4e-3)),     # ~800 steps: higher rate, less dropout
+    (2.25, 1100, 3e-3, ((2, 256, 0.1), 3e-3)),      # ~250 steps: the smaller model
+    (2.25, 1100, 1e-3, ((2, 256, 0.1), 1e-3)),      # a --lr the user gave is kept
+    (0.70, 200, 3e-3, ((2, 512, 0.2), 3e-3)),       # the step budget fits: nothing changes
+])
+def test_default_recipe_follows_the_steps_that_fit(small_text, monkeypatch, seconds, max_steps, lr, expected):
+    from rnnlab import recipe
+    timed = {512: seconds, 256: seconds * 0.3}
+    monkeypatch.setattr(recipe, "seconds_per_step", lambda m, *a, **k: timed[m.hidden])
+    said = []
+    model, cfg = recipe.choose(load_corpus(str(small_text), "char", 0.1),
+                               TrainConfig(max_steps=max_steps, max_minutes=10.0, lr=lr), torch.device("cpu"),
+                               torch.float32, said.append)
+    assert ((model.layers, model.hidden, model.dropout), cfg.lr) == expected
+    assert bool(said) == (expected[0] != (2, 512, 0.2))      # a changed recipe is announced

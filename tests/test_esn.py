@@ -366,10 +366,11 @@ def test_float32_tanh_is_within_a_few_ulp():
     assert err.max() < 3e-7 and tanh32(np.float32([0.0]))[0] == 0.0
 
 
-@pytest.mark.parametrize("B", [1, 3, 12])                       # compiled loop (B <= 8) and BLAS (more)
-def test_float32_run_equals_the_float64_recurrence(B):
-    rng = np.random.default_rng(1)
-    fast = EchoStateNetwork(83, spectral_radius=1.2, leak_rate=0.4, bias_scaling=0.3, feedback=True, seed=2)
+@pytest.mark.parametrize("B,density", [(1, 0.05), (3, 0.1), (1, 0.3), (3, 0.3), (12, 0.1)])   # sparse rows (<= 11%)
+def test_float32_run_equals_the_float64_recurrence(B, density):                # and dense in the compiled loop; BLAS
+    rng = np.random.default_rng(1)                                                 # for more than 8 sequences
+    fast = EchoStateNetwork(83, spectral_radius=1.2, leak_rate=0.4, bias_scaling=0.3, density=density, feedback=True,
+                            seed=2)
     fast._build(2, 1)
     u, y_prev = rng.normal(size=(B, 1500, 2)), rng.normal(size=(B, 1500, 1))   # > 1 block of steps
     np.testing.assert_allclose(fast.run(u, y_prev=y_prev), _textbook_run(fast, u, y_prev), atol=2e-5)

@@ -7,7 +7,7 @@ nor torch nor numba.
 """
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
 _EXPORTS = {  # public name -> the submodule that defines it
     "EchoStateNetwork": "model", "nrmse": "model", "ridge_solve": "readout", "RidgeAccumulator": "readout",
@@ -18,14 +18,4 @@ _EXPORTS = {  # public name -> the submodule that defines it
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -3,15 +3,18 @@
     pre_t = W x_{t-1} + drive_t                 drive_t = W_in u_t + W_fb y_{t-1} + b (+ noise), precomputed
     x_t   = (1 - a) x_{t-1} + a tanh(pre_t)
 
-W is held dense: at 500 units a 10%-connected W still has ~50 non-zeros a row, and gathers lose to
-16-wide dense products. Measured on a 2-core AMD EPYC (AVX-512), 500 units at 10%, one busy run, per step:
-this loop 23 us, NumPy's per-step BLAS loop 34 us, CSR loops 50-100 us (one or four accumulators,
-with or without fastmath), a padded ELL layout with vector gathers 41 us. The product is a dot per row,
-four rows per pass over x (fastmath lets LLVM vectorise the sums), and tanh is the rational
+Two forms of W, chosen by its density (model.CSR_MAX_DENSITY): dense rows, a dot per row, four rows
+per pass over x (fastmath lets LLVM vectorise the sums, 16 floats wide); or compressed sparse rows,
+eight sums in flight per row, with uint16 column indices. Measured on this 2-core AMD EPYC (AVX-512),
+500 units, per step, on a busy machine (ratios are what carry over): dense 10.6-20 us at any density,
+1.3-1.5x faster than NumPy's per-step BLAS loop; CSR 0.33x the dense time at 3%, 0.53x at 6%, 0.6-1.05x
+at 10%, 1.1x at 12%, 1.8x at 20%. CSR with int32 indices was 2.5-3x slower than with uint16 (numba
+adds a negative-index wraparound to every signed lookup), one running sum instead of eight 1.1-1.6x
+slower, and a padded ELL layout with vector gathers 1.7-2x slower than dense. tanh is the rational
 approximation Eigen uses for float32 (|error| <= 5 ulp, 2.6e-7), which vectorises where libm's tanhf
-does not (with libm's tanhf the same loop took 42 us). The call releases the interpreter lock, so the
-readout's Gram sums run beside it. float64 reservoirs keep NumPy's BLAS and exact tanh (model.py),
-for parity tests at 1e-12.
+does not (with libm's tanhf the dense loop took 1.8x as long). The calls release the interpreter lock,
+so the readout's Gram sums run beside them. float64 reservoirs keep NumPy's BLAS and exact tanh
+(model.py), for parity tests at 1e-12.
 """
 from __future__ import annotations
 
@@ -79,3 +82,43 @@ def advance32(W, drive, out, x, leak):
                 pre[i] = s
             for i in range(N):
                 out[t, b, i] = keep * prev[i] + leak * _tanh32(pre[i] + drive[t, b, i])
+
+
+@njit(**_FAST)
+def advance32_csr(indptr, indices, values, drive, out, x, leak):
+    """advance32 with W in compressed sparse rows: row i holds values[indptr[i]:indptr[i + 1]] at columns
+    indices[...] (uint16: unsigned indices spare numba's negative-index wraparound, which tripled the cost)."""
+    T, B, N = drive.shape
+    keep = _f(1.0) - leak
+    pre = np.empty(N, np.float32)
+    for t in range(T):
+        for b in range(B):
+            prev = x[b] if t == 0 else out[t - 1, b]
+            for i in range(N):
+                s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = _f(0.0)       # eight sums in flight, not one chain
+                k, end = indptr[i], indptr[i + 1]
+                while k + 8 <= end:
+                    s0 += values[k] * prev[indices[k]]
+                    s1 += values[k + 1] * prev[indices[k + 1]]
+                    s2 += values[k + 2] * prev[indices[k + 2]]
+                    s3 += values[k + 3] * prev[indices[k + 3]]
+                    s4 += values[k + 4] * prev[indices[k + 4]]
+                    s5 += values[k + 5] * prev[indices[k + 5]]
+                    s6 += values[k + 6] * prev[indices[k + 6]]
+                    s7 += values[k + 7] * prev[indices[k + 7]]
+                    k += 8
+                while k < end:
+                    s0 += values[k] * prev[indices[k]]
+                    k += 1
+                pre[i] = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+            for i in range(N):
+                out[t, b, i] = keep * prev[i] + leak * _tanh32(pre[i] + drive[t, b, i])
+
+
+def to_csr32(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(indptr uint32, column indices uint16, values float32) of the non-zeros of W (n, n), n < 65,536."""
+    W32 = np.asarray(W, dtype=np.float32)
+    rows, cols = np.nonzero(W32)                                    # row-major order
+    indptr = np.zeros(W32.shape[0] + 1, np.uint32)
+    np.cumsum(np.bincount(rows, minlength=W32.shape[0]), out=indptr[1:])
+    return indptr, cols.astype(np.uint16), np.ascontiguousarray(W32[rows, cols])

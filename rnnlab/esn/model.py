@@ -30,6 +30,7 @@ from .threads import one_blas_thread, quick_gil_handover
 
 BLOCK = 1024          # reservoir steps per block handed to the readout
 KERNEL_MAX_BATCH = 8  # float32 runs of up to this many sequences take the compiled loop (kernels.py), more BLAS
+CSR_MAX_DENSITY = 0.11  # the compiled loop reads W as sparse rows up to this fraction of non-zeros (kernels.py)
 
 
 class EchoStateNetwork:
@@ -53,7 +54,7 @@ class EchoStateNetwork:
         self.W_in = self.W_fb = self.W_out = None
         self.last_state = self.last_output = None   # (B, N), (B, n_out): where the reservoir stands now
         self._layout = None                          # np.ndim of the last input: how generate() shapes its output
-        self._run_weights = (None, None, None)       # (W as built, dtype, W or W^T in the run dtype)
+        self._run_weights = (None, {})               # (the W they were made from, {layout: W for the hot loop})
 
     def _build(self, n_in: int, n_out: int | None) -> None:
         """Draw input (and feedback) weights for these widths; fit() redraws them when the widths change."""
@@ -138,13 +139,16 @@ class EchoStateNetwork:
         """The hot loop over drive (T', B, N), writing each x_t into out (T', B, N); returns the last x (B, N)."""
         B = x.shape[0]
         if self.dtype == np.float32 and B <= KERNEL_MAX_BATCH:
-            from .kernels import advance32                              # numba: loaded on the first run only
-            advance32(self._weights_for_run(transposed=False), drive, out, np.ascontiguousarray(x),
-                      np.float32(self.leak))
+            from . import kernels                                       # numba: loaded on the first run only
+            x, leak = np.ascontiguousarray(x), np.float32(self.leak)
+            if np.count_nonzero(self.W) <= CSR_MAX_DENSITY * self.W.size:
+                kernels.advance32_csr(*self._weights_for_run("sparse rows"), drive, out, x, leak)
+            else:
+                kernels.advance32(self._weights_for_run("rows"), drive, out, x, leak)
             return out[-1]
         if B == 1:                                                      # one sequence: vector-matrix products
             drive, out, x = drive[:, 0], out[:, 0], x[0]
-        a, WT = self.dtype.type(self.leak), self._weights_for_run(transposed=True)
+        a, WT = self.dtype.type(self.leak), self._weights_for_run("columns")
         pre = np.empty_like(x)
         for t in range(len(drive)):                                     # x_t = (1-a) x_{t-1} + a tanh(W x_{t-1} + drive_t)
             np.matmul(x, WT, out=pre)                                   # (B, N) or (N,)
@@ -157,14 +161,21 @@ class EchoStateNetwork:
             x = x_t
         return x.reshape(B, self.n)
 
-    def _weights_for_run(self, transposed: bool) -> np.ndarray:
-        """W (for the compiled loop) or W^T (for x @ W^T in BLAS) in the run dtype, contiguous; cached until
-        self.W is replaced."""
-        W, dtype, cached = self._run_weights
-        if W is not self.W or dtype != (self.dtype, transposed):
-            cached = np.ascontiguousarray(self.W.T if transposed else self.W, dtype=self.dtype)
-            self._run_weights = (self.W, (self.dtype, transposed), cached)
-        return cached
+    def _weights_for_run(self, layout: str):
+        """W as a hot loop reads it, cached until self.W is replaced: "rows" (W, float32, for the compiled
+        loop), "sparse rows" (its CSR arrays) or "columns" (W^T in the run dtype, for x @ W^T in BLAS)."""
+        W, made = self._run_weights
+        if W is not self.W:
+            W, made = self.W, {}
+            self._run_weights = (W, made)
+        if layout not in made:
+            if layout == "sparse rows":
+                from .kernels import to_csr32
+                made[layout] = to_csr32(W)
+            else:
+                made[layout] = np.ascontiguousarray(W.T if layout == "columns" else W,
+                                                    dtype=np.float32 if layout == "rows" else self.dtype)
+        return made[layout]
 
     def readout(self, u: np.ndarray, states: np.ndarray) -> np.ndarray:
         """y_t = W_out [1; u_t; x_t] for u (B, T, n_in) and states (B, T, N): (B, T, n_out)."""

@@ -10,7 +10,7 @@ use (PEP 562), so that `rnnlab --help`, which imports rnnlab.hmm.cli, loads neit
 """
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
 _EXPORTS = {  # public name -> (module, name there)
     "DiscreteHMM": ("model", "DiscreteHMM"),
@@ -22,14 +22,4 @@ _EXPORTS = {  # public name -> (module, name there)
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attr = _EXPORTS[name]
-    value = getattr(importlib.import_module(f".{module}", __name__), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
