@@ -307,8 +307,8 @@ def cmd_gradflow(args) -> int:
 def cmd_toy(args) -> int:
     from .errors import require
     from .toys import addition
-    require(args.hidden > 0 and args.steps > 0, f"--hidden and --steps must be positive, got {args.hidden} and "
-            f"{args.steps}", "pass e.g. --hidden 16 --steps 3000")
+    require(0 < args.hidden <= 4096 and 0 < args.steps <= 10 ** 7, f"--hidden must be in 1..4096 and --steps in "
+            f"1..10,000,000, got {args.hidden} and {args.steps}", "pass e.g. --hidden 16 --steps 3000")
     result = addition.run(seed=args.seed, hidden=args.hidden, steps=args.steps)
     if args.json:
         print(json.dumps(result))

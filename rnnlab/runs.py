@@ -19,7 +19,7 @@ import torch
 
 from . import callbacks as cb
 from . import checkpoint, finetune, recipe, rundir
-from .config import ModelConfig, SampleConfig, TrainConfig
+from .config import ModelConfig, SampleConfig, TrainConfig, budget_overrides
 from .device import resolve_device, resolve_dtype
 from .errors import NotUTF8Error, RnnlabError, rehint, require
 from .evaluation import Score, evaluate
@@ -175,7 +175,7 @@ def resume(run_dir: str | Path, overrides: dict | None = None, progress: bool = 
     require(any((run_dir / name / checkpoint.CONFIG).exists() for name in ("last", ".last.old")),
             f"{run_dir}/last is damaged (no {checkpoint.CONFIG}); resuming from best/ would redo steps silently",
             "restore last/, or start a new run with --out")
-    overrides = dict(overrides or {})
+    overrides = budget_overrides(overrides or {})   # --max-steps alone drops the time cap, as on the CLI
     out = overrides.pop("out", None)
     require(out is None or (str(out) != "" and Path(out).resolve() == run_dir.resolve()),
             f"--resume continues {run_dir} in place, so --out {out} would be ignored",

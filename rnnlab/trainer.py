@@ -327,12 +327,19 @@ def _stop_on_signals(trainer: Trainer):
         return
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
+    received: list[int] = []
+
     def handler(signum, frame):
+        received.append(signum)
+        if len(received) > 1:               # the second signal aborts at once: KeyboardInterrupt or exit 143
+            for s, h in previous.items():
+                signal.signal(s, h)
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            raise SystemExit(128 + signum)
         if trainer.stop_reason is None:
             trainer.stop_signal = signum
         trainer.stop("interrupted by " + signal.Signals(signum).name)
-        for s, h in previous.items():       # the second signal: Python's KeyboardInterrupt, or SIGTERM's kill
-            signal.signal(s, h)
 
     for s in previous:
         signal.signal(s, handler)
