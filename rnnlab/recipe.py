@@ -9,8 +9,8 @@ than the default is kept.
 
 Measured in 10 minutes on 2 cores:
 - 1,100 steps fit (AMX): 2x512, dropout 0.2, lr 3e-3 reach 1.403 nats per character.
-- ~750 steps (AVX-512 BF16, no AMX): dropout 0.15 and lr 4e-3 reach 1.420 at 752 steps; with 0.2
-  and 3e-3 the run was at 1.455 at step 500 (the new recipe: 1.446) and ended at 1.448 (613 steps).
+- ~750 steps (AVX-512 BF16, no AMX): dropout 0.15 and lr 4e-3 reach 1.420 at 752 steps; dropout 0.2
+  and lr 3e-3 on the same 752-step schedule reach 1.436.
 - ~250 steps (float32 on AVX2): a 2x256 LSTM fits ~820 steps and ends at 1.552; the 2x512 one on a
   250-step schedule ends at 1.659. At ~600 steps the 2x512 model still wins (2x384, 1,072 steps: 1.458).
 """
