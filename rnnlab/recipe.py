@@ -19,13 +19,11 @@ from __future__ import annotations
 import time
 
 import torch
-import torch.nn.functional as F
 
 from .config import ModelConfig, TrainConfig
-from .device import autocast
 from .models.language_model import LanguageModel
 from .text.corpus import Corpus
-from .text.stream import TokenStream
+from .trainer import Trainer
 
 DEFAULT_LR = TrainConfig().lr
 FULL_STEPS = 1100        # the default step budget fits: the recipe the defaults were tuned with
@@ -38,23 +36,15 @@ BUDGET_FOR_STEPS = 0.95  # the share of --max-minutes left to steps (evaluations
 
 def seconds_per_step(model_cfg: ModelConfig, corpus: Corpus, cfg: TrainConfig, device: torch.device,
                      dtype: torch.dtype, steps: int = 2) -> float:
-    """Seconds of one training step of a throwaway model (after one untimed step); draws from torch's RNG."""
-    model = LanguageModel(model_cfg.replace(vocab_size=corpus.vocab.size)).to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    stream = TokenStream(corpus.train, cfg.batch_size, cfg.seq_len)
-    state = None
-    for i in range(steps + 1):
-        if i == 1:
-            start = time.perf_counter()
-        x, y = stream.batch(i, device)                                        # (B, T) each
-        with autocast(device, dtype):
-            logits, state = model(x, state)                                   # (B, T, V)
-        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
-        state = model.detach_state(state)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        float(loss.detach())                                                  # wait for the device
+    """Seconds of one Trainer step of a throwaway model (after one untimed step); draws from torch's RNG."""
+    model = LanguageModel(model_cfg.replace(vocab_size=corpus.vocab.size))
+    trainer = Trainer(model, corpus, cfg.replace(max_steps=steps + 1, max_minutes=None), device, dtype)
+    trainer.train_step()
+    trainer.flush_loss()                                                      # wait for the device
+    start = time.perf_counter()
+    for _ in range(steps):
+        trainer.train_step()
+    trainer.flush_loss()
     return (time.perf_counter() - start) / steps
 
 

@@ -78,7 +78,6 @@ class Trainer:
         if not horizon_follows_time(self.cfg) and self.cfg.lr_decay_steps is None:
             self.cfg = self.cfg.replace(lr_decay_steps=decay_horizon(self.cfg, spe))   # fixed, recorded in config
         self.step_budget = step_budget(self.cfg, spe)
-        self.ended_by: str | None = None       # steps | epochs | time: which budget ended the run
         self._timing: tuple[int, float] | None = None   # (step, train_seconds) where timing started
         self._eval_seconds: list[float] = []   # wall time of each evaluation block this session
         self._eval_estimate: float | None = None  # its estimate before the first one is timed
@@ -153,9 +152,12 @@ class Trainer:
         return None
 
     def budget_left(self) -> bool:
-        """False once a budget is spent; ended_by then names it."""
-        self.ended_by = self.budget_spent()
-        return self.ended_by is None
+        return self.budget_spent() is None
+
+    @property
+    def ended_by(self) -> str | None:
+        """The budget that ended the run (steps, epochs or time); None while one is left or after a stop."""
+        return self.budget_spent()
 
     def epoch(self) -> float:
         """Passes over the training text so far (fractional)."""
