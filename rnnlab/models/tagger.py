@@ -1,0 +1,91 @@
+"""Sequence tagger: a tag for every word.
+
+    words (B, T) ──▶ word embedding (E) ─┐
+    chars (B, T, L) ──▶ CharFeatures (F) ─┼─▶ BiLSTM encoder (2H) ──▶ dropout ──▶ linear (K) ──▶ softmax or CRF
+    shapes (B, T) ──▶ shape embedding (S) ┘
+
+The word embedding and the recurrent layers are the shared Encoder (models/encoder.py: packed sequences,
+word dropout, locked and recurrent dropout); the character features and the shape embedding enter it as
+its `extra_input`. Without a CRF every token is classified on its own (cross-entropy); with one the
+emission scores feed the linear-chain CRF (models/crf.py), trained by -log p(y | x) and decoded by Viterbi.
+Losses are summed over each sentence's tokens: nats per sentence.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..errors import require
+from .char_features import CharConfig, CharFeatures, word_features
+from .crf import CRF
+from .encoder import Encoder, EncoderConfig
+
+
+@dataclass
+class TaggerConfig:
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    chars: CharConfig = field(default_factory=CharConfig)
+    num_tags: int = 0
+    shapes: int = 0            # word-shape classes (0: no shape embedding)
+    shape_embed: int = 8
+    head_dropout: float = 0.5  # dropout on the encoder's outputs before the linear head
+    crf: bool = False
+    constrained: bool = True   # CRF with a BIO tag set: I-X only after B-X or I-X
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TaggerConfig":
+        require(isinstance(d, dict) and "encoder" in d and "chars" in d, "the run's tagger settings are damaged",
+                "use a run written by rnnlab tag train")
+        names = {f.name for f in dataclasses.fields(cls)}
+        rest = {k: v for k, v in d.items() if k in names and k not in ("encoder", "chars")}
+        return cls(EncoderConfig.from_dict(d["encoder"]), CharConfig.from_dict(d["chars"]), **rest)
+
+
+class Tagger(nn.Module):
+    def __init__(self, cfg: TaggerConfig, allowed=None):
+        super().__init__()
+        require(cfg.num_tags >= 1, "no tags to learn", "give a training file with tags")
+        self.cfg = cfg
+        self.chars = CharFeatures(cfg.chars) if cfg.chars.kind != "none" else None
+        self.shape = nn.Embedding(cfg.shapes, cfg.shape_embed) if cfg.shapes else None
+        extra = cfg.chars.output_size + (cfg.shape_embed if cfg.shapes else 0)
+        self.encoder = Encoder(dataclasses.replace(cfg.encoder, extra_input=extra))
+        self.drop = nn.Dropout(cfg.head_dropout)
+        self.head = nn.Linear(self.encoder.cfg.output_size, cfg.num_tags)
+        self.crf = CRF(cfg.num_tags, allowed if cfg.constrained else None) if cfg.crf else None
+
+    def emissions(self, batch) -> tuple[Tensor, Tensor]:
+        """Scores of every tag at every word: (B, T, K), and the mask (B, T)."""
+        mask = batch.mask
+        extra = []
+        if self.chars is not None:
+            extra.append(word_features(self.chars, batch.chars, batch.char_lengths, mask))   # (B, T, F)
+        if self.shape is not None:
+            extra.append(self.shape(batch.shapes))                                          # (B, T, S)
+        out = self.encoder(batch.words, batch.lengths, torch.cat(extra, -1) if extra else None)
+        return self.head(self.drop(out.outputs)), out.mask                                  # (B, T, K)
+
+    def sentence_losses(self, batch) -> Tensor:
+        """Nats per sentence: -log p(tags | words) with a CRF, else the tokens' summed cross-entropy. (B,)"""
+        scores, mask = self.emissions(batch)                                               # (B, T, K)
+        if self.crf is not None:
+            return self.crf.nll(scores, batch.tags, mask)                                  # (B,)
+        ce = F.cross_entropy(scores.float().transpose(1, 2), batch.tags, reduction="none")  # (B, T)
+        return (ce * mask).sum(1)                                                          # (B,)
+
+    def decode(self, batch, scores: Tensor | None = None, mask: Tensor | None = None) -> list[list[int]]:
+        """Best tag ids of each sentence: Viterbi with a CRF, else the per-token argmax."""
+        if scores is None:
+            scores, mask = self.emissions(batch)
+        if self.crf is not None:
+            return self.crf.decode(scores, mask)
+        best = scores.argmax(-1).tolist()                                                  # (B, T)
+        return [row[:n] for row, n in zip(best, mask.sum(1).tolist())]
