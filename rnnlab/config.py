@@ -10,7 +10,9 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
+from . import settings
 from .errors import RnnlabError, require, require_positive
+from .settings import setting
 
 MODEL_KINDS = ("lstm", "gru", "rnn")
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "adagrad", "sgd")
@@ -20,26 +22,19 @@ LR_SCHEDULES = ("cosine", "constant")
 
 SEED_LIMIT = 2 ** 32          # seeds are integers in [0, 2**32), as --seed takes them
 INT_LIMIT = 2 ** 63          # every integer setting must fit int64
-FLAGS = {"length": "-n", "vocab_size": "vocab_size"}   # fields whose flag is not --field-name
-
-
-def flag(name: str) -> str:
-    """The command-line spelling of a config field, used in every message about it."""
-    return FLAGS.get(name, "--" + name.replace("_", "-"))
+BUDGET = ("max_steps", "max_minutes", "max_epochs")
 
 
 def _check_types(obj) -> None:
     """Refuse values of the wrong type with the CLI's wording: ints must be int (bool is not), floats
     accept ints (stored as float), strings and bools must be what they say. Optional[...] also takes None."""
     for f in dataclasses.fields(obj):
-        value, kind = getattr(obj, f.name), str(f.type)
-        optional = kind.startswith("Optional[")
-        kind = kind[len("Optional["):-1] if optional else kind
-        if value is None and optional:
+        value, kind = getattr(obj, f.name), settings.kind(f)
+        if value is None and settings.optional(f):
             continue
-        name, example = flag(f.name), f.default if f.default is not None else ""
+        name, example = settings.flag(f), f.default if f.default is not None else ""
         if example is UNSET:
-            example = {"max_steps": DEFAULT_STEPS, "max_minutes": DEFAULT_MINUTES}[f.name]
+            example = {"max_steps": 1100, "max_minutes": 10, "max_epochs": 5}[f.name]
         fix = f"pass e.g. {name} {example}".rstrip()
         if kind == "int":
             ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
@@ -84,42 +79,14 @@ def _require_seed(value) -> None:
 
 
 class _Unset:
-    """Default of TrainConfig.max_steps / max_minutes meaning 'not given' (see resolve_budget)."""
+    """Default of the budget fields meaning 'not given' (see LoopConfig.resolve_budget)."""
 
     def __repr__(self) -> str:
         return "<unset>"
 
 
 UNSET = _Unset()
-DEFAULT_STEPS, DEFAULT_MINUTES = 1100, 10.0
 MAX_LAYERS = 1000
-
-
-def resolve_budget(max_steps=UNSET, max_minutes=UNSET, max_epochs=None) -> tuple:
-    """The one budget rule, for the API and the CLI alike: with neither given the budget is
-    DEFAULT_STEPS steps or DEFAULT_MINUTES minutes, whichever ends first; a step budget given alone
-    is the whole budget (no time cap), and so is a time budget given alone (no step cap), and an
-    epoch budget given alone (no step or time cap).
-    None given for one of them removes that cap and keeps the other's default."""
-    if max_steps is UNSET and max_minutes is UNSET:
-        return (DEFAULT_STEPS, DEFAULT_MINUTES) if max_epochs is None else (None, None)
-    if max_steps is UNSET:
-        return (DEFAULT_STEPS if max_minutes is None else None), max_minutes
-    if max_minutes is UNSET:
-        return max_steps, (DEFAULT_MINUTES if max_steps is None else None)
-    return max_steps, max_minutes
-
-
-def budget_overrides(given: dict) -> dict:
-    """`given` (flags or resume overrides) with the budget rule applied: a copy in which --max-steps
-    alone also sets max_minutes=None and --max-minutes alone max_steps=None. Neither: unchanged."""
-    given = dict(given)
-    if given.get("max_epochs") is not None and "max_steps" not in given and "max_minutes" not in given:
-        given.update(max_steps=None, max_minutes=None)      # --max-epochs alone is the whole budget
-    elif ("max_steps" in given) != ("max_minutes" in given):
-        steps, minutes = resolve_budget(given.get("max_steps", UNSET), given.get("max_minutes", UNSET))
-        given.update(max_steps=steps, max_minutes=minutes)
-    return given
 
 
 def _fits_memory(cfg: "ModelConfig") -> None:
@@ -168,15 +135,17 @@ class _Dict:
 class ModelConfig(_Dict):
     """Shape of a recurrent language model: embed -> `layers` x `model` cells -> linear head."""
     SECTION = "model"
-    model: str = "lstm"          # lstm | gru | rnn
-    vocab_size: int = 0          # set from the vocabulary
-    embed: int = 256             # 0 = one-hot input, as in the lectures
-    hidden: int = 512
-    layers: int = 2
-    dropout: float = 0.2         # on the embedding, between layers, before the head
-    forget_bias: float = 0.0     # LSTM forget-gate bias at initialisation (1 = Jozefowicz et al.; see README)
-    init: str = "default"        # default (PyTorch's uniform) | esn (sparse W_hh at a set spectral radius)
-    spectral_radius: float = 1.1  # --init esn: spectral radius of each recurrent matrix
+    model: str = setting("lstm", f"cell type: {', '.join(MODEL_KINDS)}")
+    vocab_size: int = setting(0, "set from the vocabulary", flag="vocab_size")     # not a flag
+    embed: int = setting(256, "embedding size; 0 feeds one-hot vectors as in the lectures")
+    hidden: int = setting(512, "units per layer")
+    layers: int = setting(2, "stacked recurrent layers")
+    dropout: float = setting(0.2, "locked dropout on embeddings, between layers and before the output")
+    forget_bias: float = setting(0.0, "LSTM forget-gate bias at initialisation; 1 is the classic advice "
+                                 "(Jozefowicz et al.), 0 trained faster here (see README)")
+    init: str = setting("default", "default (PyTorch's uniform init) or esn: recurrent weights sparse and scaled to "
+                        "--spectral-radius, as echo state networks are (Sutskever 2012 then trains them with momentum)")
+    spectral_radius: float = setting(1.1, "--init esn: spectral radius of each recurrent matrix")
 
     def __post_init__(self):
         _check_types(self)
@@ -199,62 +168,87 @@ class ModelConfig(_Dict):
 
 
 @dataclass
-class TrainConfig(_Dict):
-    """Everything that decides a training run; saved in config.json so a run can be resumed or reproduced.
+class LoopConfig(_Dict):
+    """The trainer's own settings, shared by every task: optimizer, schedule, budget, logging, device, run directory.
 
-    The budget follows resolve_budget: TrainConfig(max_steps=200) trains 200 steps with no time cap,
-    TrainConfig(max_minutes=5) 5 minutes with no step cap, TrainConfig() 1100 steps or 10 minutes."""
+    The budget follows resolve_budget and the class's DEFAULT_STEPS / DEFAULT_MINUTES / DEFAULT_EPOCHS:
+    a task config subclasses LoopConfig and may change those defaults (e.g. DEFAULT_EPOCHS = 10)."""
     SECTION = "train"
-    data: str = "tiny_shakespeare"
-    tokenizer: str = "char"
-    min_count: int = 1           # word tokenizer: rarer words become <unk>
-    val_frac: float = 0.1
-    seq_len: int = 100           # TBPTT chunk length
-    batch_size: int = 128        # parallel streams
-    optimizer: str = "adam"
-    lr: float = 3e-3
-    momentum: float = 0.9        # sgd and rmsprop
-    weight_decay: float = 0.0
-    grad_clip: float = 5.0       # global-norm clipping; 0 disables
-    clip_value: float = 0.0      # element-wise clipping to +-clip_value (min-char-rnn uses 5); 0 disables
-    lr_schedule: str = "cosine"
-    warmup_steps: int = 50
-    lr_decay_steps: Optional[int] = None  # cosine horizon; None = max(max_steps, default budget)
-    min_lr_frac: float = 0.0
-    plateau_patience: int = 0    # evaluations without improvement before the LR is cut; 0 disables
-    plateau_factor: float = 0.5
-    early_stop_patience: int = 0  # evaluations without improvement before stopping; 0 disables
-    max_steps: Optional[int] = UNSET      # type: ignore[assignment]  # see resolve_budget: 1100 unless
-    max_minutes: Optional[float] = UNSET  # type: ignore[assignment]  # ... only --max-minutes is given (10 min)
-    max_epochs: Optional[float] = None    # passes over the training text; alone, no step or time cap
-    eval_every: int = 250
-    log_every: int = 10
-    sample_chars: int = 200      # length of the sample printed at each evaluation; 0 disables
-    seed: int = 1337
-    device: str = "auto"
-    dtype: str = "auto"          # auto | float32 | bfloat16 (| float64 with the numpy backend)
-    backend: str = "torch"       # torch | numpy (hand-written BPTT, rnnlab.numpy_ref)
-    tensorboard: bool = False
-    out: str = "runs/run"
-    init_from: Optional[str] = None  # fine-tune: start from this run's best/ weights (rnnlab/finetune.py)
+    DEFAULT_STEPS = 1100         # the budget when none is given: these, whichever ends first (None: no such cap)
+    DEFAULT_MINUTES = 10.0
+    DEFAULT_EPOCHS = None
+    optimizer: str = setting("adam", ", ".join(OPTIMIZERS))
+    lr: float = setting(3e-3, "peak learning rate", resumable=True)            # the way forward after a divergence
+    momentum: float = setting(0.9, "momentum for sgd and rmsprop")
+    weight_decay: float = setting(0.0, "L2 penalty; adamw uses decoupled decay, 0.01 if unset")
+    grad_clip: float = setting(5.0, "clip gradients to this global norm; 0 disables", resumable=True)
+    clip_value: float = setting(0.0, "clip each gradient element to +-C as min-char-rnn does (e.g. 5); 0 disables",
+                                resumable=True)
+    lr_schedule: str = setting("cosine", "cosine (linear warmup, then cosine decay) or constant")
+    warmup_steps: int = setting(50, "linear warmup steps")
+    lr_decay_steps: Optional[int] = setting(
+        None, "steps over which cosine decays. Default: when --max-minutes may end the run, the steps that fit in "
+        "it (measured after a few steps, refined at each evaluation, recorded for resume); with a step budget "
+        "alone, the larger of it and 1100, so shorter and resumed runs follow the same schedule on any machine",
+        resumable=True)
+    min_lr_frac: float = setting(0.0, "cosine floor as a fraction of --lr")
+    plateau_patience: int = setting(0, "multiply the LR by --plateau-factor after this many evaluations without "
+                                    "improvement; 0 off", resumable=True)
+    plateau_factor: float = setting(0.5, "LR factor for reduce-on-plateau")
+    early_stop_patience: int = setting(0, "stop after this many evaluations without improvement; 0 off",
+                                       resumable=True)
+    max_steps: Optional[int] = setting(   # type: ignore[assignment]
+        UNSET, "step budget; given alone, no time cap ({default_budget})", resumable=True)
+    max_minutes: Optional[float] = setting(   # type: ignore[assignment]
+        UNSET, "wall-clock budget in minutes; given alone, it is the only budget; with --resume it is the TOTAL "
+        "wall time of the run, the minutes already spent included ({default_budget})", resumable=True)
+    max_epochs: Optional[float] = setting(   # type: ignore[assignment]
+        UNSET, "budget in passes over the training data (fractions allowed); with --max-steps the smaller one "
+        "ends the run; given alone, no step or time cap ({default_budget})", resumable=True)
+    eval_every: int = setting(250, "steps between exact validation passes, checkpoints and samples", resumable=True)
+    log_every: int = setting(10, "steps between progress updates and NaN checks", resumable=True)
+    seed: int = setting(1337, "seed for initialisation, dropout and the printed samples")
+    device: str = setting("auto", "auto (CUDA when present), cpu or cuda", resumable=True)
+    dtype: str = setting("auto", "auto (bfloat16 where the hardware has it, else float32), float32 or bfloat16; "
+                         "the numpy backend takes float32 (default) or float64", resumable=True)
+    out: str = setting("runs/run", "run directory to create (default on the command line: runs/<model>-<date>-<time>)")
+    tensorboard: bool = setting(False, "also write TensorBoard events to RUN/tensorboard", resumable=True)
+
+    @classmethod
+    def resolve_budget(cls, max_steps=UNSET, max_minutes=UNSET, max_epochs=UNSET) -> tuple:
+        """The one budget rule, for the API and the CLI alike: (max_steps, max_minutes, max_epochs).
+
+        With none given, the class's defaults (1100 steps or 10 minutes, whichever ends first, for a language
+        model). A budget given is the whole budget together with the others given: --max-steps alone has no
+        time cap, --max-minutes alone no step cap, --max-epochs alone neither. None removes a cap; given
+        only as None, the caps not named keep their defaults."""
+        values = dict(zip(BUDGET, (max_steps, max_minutes, max_epochs)))
+        named = {k: v for k, v in values.items() if v is not UNSET}
+        if any(v is not None for v in named.values()):
+            return tuple(named.get(k) for k in BUDGET)
+        defaults = dict(zip(BUDGET, (cls.DEFAULT_STEPS, cls.DEFAULT_MINUTES, cls.DEFAULT_EPOCHS)))
+        return tuple(named.get(k, defaults[k]) for k in BUDGET)
+
+    @classmethod
+    def default_budget(cls) -> str:
+        """The default budget in words, for --help: 'default 1100 steps or 10 minutes, whichever ends first'."""
+        parts = [f"{n:g} {unit}" for n, unit in ((cls.DEFAULT_STEPS, "steps"), (cls.DEFAULT_MINUTES, "minutes"),
+                                                 (cls.DEFAULT_EPOCHS, "epochs")) if n is not None]
+        return "default " + " or ".join(parts) + (", whichever ends first" if len(parts) > 1 else "")
 
     def __post_init__(self):
-        self.max_steps, self.max_minutes = resolve_budget(self.max_steps, self.max_minutes, self.max_epochs)
+        self.max_steps, self.max_minutes, self.max_epochs = self.resolve_budget(
+            self.max_steps, self.max_minutes, self.max_epochs)
         _check_types(self)
         _require_seed(self.seed)
-        require(self.tokenizer in TOKENIZERS, f"unknown tokenizer {self.tokenizer!r}", "use --tokenizer char, byte or word")
         require(self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}",
                 "use --optimizer " + ", ".join(OPTIMIZERS))
         require(self.lr_schedule in LR_SCHEDULES, f"unknown schedule {self.lr_schedule!r}", "use --lr-schedule cosine or constant")
         check_device_name(self.device)
-        require(self.backend in ("torch", "numpy"), f"unknown backend {self.backend!r}", "use --backend torch or numpy")
-        require(0.0 < self.val_frac < 1.0, f"--val-frac must be between 0 and 1, got {self.val_frac}", "pass e.g. --val-frac 0.1")
-        for name in ("seq_len", "batch_size", "lr", "eval_every", "log_every"):
-            require_positive("--" + name.replace("_", "-"), getattr(self, name))
-        for name in ("max_steps", "max_minutes", "max_epochs", "lr_decay_steps", "min_count"):
+        for name in ("lr", "eval_every", "log_every", "max_steps", "max_minutes", "max_epochs", "lr_decay_steps"):
             require_positive("--" + name.replace("_", "-"), getattr(self, name))
         for name in ("grad_clip", "clip_value", "warmup_steps", "plateau_patience", "early_stop_patience",
-                     "sample_chars", "weight_decay", "min_lr_frac"):
+                     "weight_decay", "min_lr_frac"):
             require_positive("--" + name.replace("_", "-"), getattr(self, name), allow_zero=True)
         require(0.0 < self.plateau_factor < 1.0, f"--plateau-factor must be in (0, 1), got {self.plateau_factor}",
                 "pass e.g. --plateau-factor 0.5")
@@ -270,17 +264,61 @@ class TrainConfig(_Dict):
 
 
 @dataclass
+class TrainConfig(LoopConfig):
+    """Everything that decides a language-model run: the loop's settings plus the text, tokenizer and
+    stream; saved in config.json (the "train" section) so a run can be resumed or reproduced.
+
+    The budget follows resolve_budget: TrainConfig(max_steps=200) trains 200 steps with no time cap,
+    TrainConfig(max_minutes=5) 5 minutes with no step cap, TrainConfig() 1100 steps or 10 minutes."""
+    data: str = setting("tiny_shakespeare", "text file, or a bundled corpus name from `rnnlab datasets`")
+    tokenizer: str = setting("char", f"{', '.join(TOKENIZERS)}: Unicode characters, raw bytes (any file), or words")
+    min_count: int = setting(1, "word tokenizer: words seen fewer times become <unk>")
+    val_frac: float = setting(0.1, "last fraction of the text held out for validation")
+    seq_len: int = setting(100, "truncated-BPTT length T: tokens per chunk")
+    batch_size: int = setting(128, "parallel streams B read side by side")
+    sample_chars: int = setting(200, "length of the sample printed at each evaluation; 0 off", resumable=True)
+    backend: str = setting("torch", "torch (default) or numpy: the from-scratch NumPy models with hand-written "
+                           "BPTT (no dropout; optimizers adagrad or adam)")
+    init_from: Optional[str] = setting(
+        None, "fine-tune: a new run that starts from RUN's best/ weights. The model and --tokenizer are RUN's "
+        "(only --dropout may change); symbols of --data that RUN never saw are appended to its vocabulary, their "
+        "embedding and output rows initialised as fresh weights (a line says how many)", metavar="RUN")
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(self.tokenizer in TOKENIZERS, f"unknown tokenizer {self.tokenizer!r}", "use --tokenizer char, byte or word")
+        require(self.backend in ("torch", "numpy"), f"unknown backend {self.backend!r}", "use --backend torch or numpy")
+        require(0.0 < self.val_frac < 1.0, f"--val-frac must be between 0 and 1, got {self.val_frac}", "pass e.g. --val-frac 0.1")
+        for name in ("seq_len", "batch_size", "min_count"):
+            require_positive("--" + name.replace("_", "-"), getattr(self, name))
+        require_positive("--sample-chars", self.sample_chars, allow_zero=True)
+
+
+def budget_overrides(given: dict, cls=TrainConfig) -> dict:
+    """`given` (flags or resume overrides) with cls's budget rule applied: a copy in which --max-steps alone
+    also sets max_minutes=None, --max-minutes alone max_steps=None, and --max-epochs alone both. Else unchanged."""
+    given = dict(given)
+    if given.get("max_epochs") is not None and "max_steps" not in given and "max_minutes" not in given:
+        given.update(max_steps=None, max_minutes=None)      # --max-epochs alone is the whole budget
+    elif ("max_steps" in given) != ("max_minutes" in given):
+        steps, minutes, _ = cls.resolve_budget(given.get("max_steps", UNSET), given.get("max_minutes", UNSET),
+                                               given.get("max_epochs", UNSET))
+        given.update(max_steps=steps, max_minutes=minutes)
+    return given
+
+
+@dataclass
 class SampleConfig(_Dict):
     """How to draw text from a trained model."""
     SECTION = "sample"
-    prime: str = ""
-    length: int = 500
-    temperature: float = 1.0
-    top_k: int = 0               # 0 = no top-k filter
-    top_p: float = 1.0           # 1 = no nucleus filter
-    greedy: bool = False
-    seed: Optional[int] = None
-    num_samples: int = 1
+    prime: str = setting("", "text the model reads first; the output starts with it")
+    length: int = setting(500, "tokens to generate after the prime", flag="-n")
+    temperature: float = setting(1.0, "<1 safer, >1 more surprising")
+    top_k: int = setting(0, "sample only from the k likeliest tokens; 0 off")
+    top_p: float = setting(1.0, "sample from the smallest set with this much probability; 1 off")
+    greedy: bool = setting(False, "always take the likeliest token")
+    seed: Optional[int] = setting(None, "same seed, same text (default: random)")
+    num_samples: int = setting(1, "independent samples, separated by a ---- line")
 
     def __post_init__(self):
         _check_types(self)
@@ -293,3 +331,15 @@ class SampleConfig(_Dict):
         require_positive("--num-samples", self.num_samples)
         require(0.0 < self.top_p <= 1.0, f"--top-p must be in (0, 1], got {self.top_p}", "pass e.g. --top-p 0.9")
 
+
+@dataclass
+class EvalConfig(_Dict):
+    """What `rnnlab eval` scores, and where."""
+    SECTION = "eval"
+    data: Optional[str] = setting(None, "score this whole file (or bundled corpus) instead of the run's validation split")
+    device: str = setting("auto", "auto (CUDA when present), cpu or cuda")
+    dtype: str = setting("float32", "float32 (default, exact) or bfloat16")
+
+    def __post_init__(self):
+        _check_types(self)
+        check_device_name(self.device)
