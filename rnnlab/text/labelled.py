@@ -2,7 +2,8 @@
 
 Readers return `Labelled(texts, labels)` (labels as strings, in file order):
   - `rt-polarity` (or a directory holding NAME.pos / NAME.neg): the two-file polarity corpus;
-  - a CSV/TSV file with a header row (`--text-col`, `--label-col`, default `text` / `label`);
+  - a CSV file, or a TSV file whose header names its columns, with a header row (`--text-col`,
+    `--label-col`, default `text` / `label`);
   - any other file: one `label<TAB>text` line per example.
 Tokenizers: `word` (words and punctuation marks), `kim` (Kim 2014's clean_str: ASCII letters, digits and a
 few marks, clitics split off), `space` (split on whitespace: for text already tokenised), `char` (characters).
@@ -138,6 +139,15 @@ def read_tab_lines(path: Path, source: str) -> Labelled:
     return Labelled(texts, labels, source)
 
 
+def _tsv_header(path: Path) -> bool:
+    """A .tsv/.tab file whose first line names the columns text and label (else: label<TAB>text lines)."""
+    if path.suffix.lower() not in (".tsv", ".tab") or not path.is_file():
+        return False
+    with open(path, "rb") as f:
+        first = f.readline().decode("utf-8", "replace").strip().split("\t")
+    return {"text", "label"} <= {c.strip() for c in first}
+
+
 def load_labelled(source: str, text_col: str | None = None, label_col: str | None = None) -> Labelled:
     """Read labelled sentences from `source` (see the module docstring) and check them."""
     files = polarity_files(source)
@@ -145,7 +155,7 @@ def load_labelled(source: str, text_col: str | None = None, label_col: str | Non
         data = read_polarity(*files)
     else:
         path = Path(source).expanduser()
-        table = text_col is not None or label_col is not None or path.suffix.lower() in (".csv", ".tsv", ".tab")
+        table = text_col is not None or label_col is not None or path.suffix.lower() == ".csv" or _tsv_header(path)
         data = (read_table(path, source, text_col or "text", label_col or "label") if table
                 else read_tab_lines(path, source))
     data.source = source

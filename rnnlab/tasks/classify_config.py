@@ -1,0 +1,109 @@
+"""The settings of a classification run, declared once (flags, defaults, help and resume rules come from here).
+
+Kept free of torch so that `rnnlab classify train --help` is instant.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ..config import LoopConfig
+from ..errors import require
+from ..settings import setting
+
+BATCHINGS = ("bucket", "shuffle", "pad-max")
+
+
+@dataclass
+class ClassifyConfig(LoopConfig):
+    """A sentence-classification run: data, encoder shape, regularisation, and the loop's settings (LoopConfig)."""
+    DEFAULT_STEPS = None
+    DEFAULT_MINUTES = 4.5
+    DEFAULT_EPOCHS = 4
+    lr: float = setting(2e-3, "peak learning rate (Adam)", resumable=True)
+    warmup_steps: int = setting(50, "linear warmup steps")
+    eval_every: int = setting(200, "steps between validation passes and checkpoints", resumable=True)
+    seed: int = setting(1337, "seed for the split, initialisation, batch order and dropout")
+    data: str = setting("rt-polarity", "rt-polarity (the two-file .pos/.neg corpus, or a folder like it), a CSV/TSV "
+                        "file with a header row, or a file of label<TAB>text lines")
+    text_col: Optional[str] = setting(None, "CSV/TSV column holding the text (default text)", metavar="NAME")
+    label_col: Optional[str] = setting(None, "CSV/TSV column holding the label (default label)", metavar="NAME")
+    val_frac: float = setting(0.1, "fraction held out for validation by a seeded shuffle")
+    folds: Optional[int] = setting(None, "K-fold cross-validation instead of one split: K runs in OUT/fold-1.. "
+                                   "each scored on its own held-out fold with its final weights; mean and std "
+                                   "accuracy", metavar="K")
+    tokenizer: str = setting("word", "word (words and punctuation), kim (Kim 2014's clean_str), space (split "
+                             "on whitespace) or char", choices=("word", "kim", "space", "char"))
+    cased: bool = setting(False, "keep upper case (default: lower-case the text; kim always lower-cases)")
+    min_count: int = setting(1, "tokens seen fewer times in the training split become <unk>")
+    max_len: int = setting(400, "tokens kept per sentence (the rest is cut off)")
+    batch_size: int = setting(50, "sentences per batch")
+    batching: str = setting("bucket", "bucket (similar lengths together, least padding), shuffle (plain random "
+                            "batches) or pad-max (random batches padded to the longest sentence)", choices=BATCHINGS)
+    unpacked: bool = setting(False, "run padded batches through the RNN as they are (padding computed and read "
+                             "by the backward direction) instead of as packed sequences")
+    model: str = setting("lstm", "recurrent cell of the encoder: lstm, gru or rnn", choices=("lstm", "gru", "rnn"))
+    embed: Optional[int] = setting(None, "word embedding size (default 300, or the width of --embeddings)")
+    hidden: Optional[int] = setting(None, "units per direction (default 128)")
+    layers: Optional[int] = setting(None, "stacked recurrent layers (default 1)")
+    unidirectional: bool = setting(False, "read left to right only (default: bidirectional)")
+    pool: str = setting("max,mean", "how the per-word outputs become one vector, comma-separated: last, mean, "
+                        "max, attention")
+    input_dropout: float = setting(0.25, "locked dropout on the embedded words")
+    dropout: float = setting(0.2, "locked dropout between stacked layers")
+    word_dropout: float = setting(0.1, "probability of replacing a training word by <unk>")
+    embed_dropout: float = setting(0.0, "probability of zeroing a whole row of the embedding table for a batch")
+    weight_drop: float = setting(0.0, "recurrent dropout: DropConnect on the hidden-to-hidden weights")
+    head_dropout: float = setting(0.5, "dropout on the pooled vector before the output layer")
+    label_smoothing: float = setting(0.0, "cross-entropy label smoothing")
+    embeddings: Optional[str] = setting(None, "pretrained word vectors (GloVe or word2vec text format) for the "
+                                        "embedding table; words it lacks start random (a line counts them)",
+                                        metavar="FILE")
+    freeze_embeddings: bool = setting(False, "with --embeddings: keep the vectors fixed (default: fine-tune them)")
+    encoder_from: Optional[str] = setting(None, "start the embedding and recurrent layers from a language-model "
+                                          "run (rnnlab train) with the same vocabulary kind: rows mapped by token, "
+                                          "the model shape taken from the run", metavar="RUN")
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(0.0 < self.val_frac < 1.0, f"--val-frac must be between 0 and 1, got {self.val_frac}",
+                "pass e.g. --val-frac 0.1")
+        for name in ("batch_size", "min_count", "max_len"):
+            v = getattr(self, name)
+            require(v > 0, f"--{name.replace('_', '-')} must be positive, got {v}", f"pass e.g. --{name} 1")
+        require(self.folds is None or self.folds >= 2, f"--folds must be at least 2, got {self.folds}",
+                "pass e.g. --folds 10")
+        for name in ("head_dropout", "label_smoothing"):
+            v = getattr(self, name)
+            require(0.0 <= v < 1.0, f"--{name.replace('_', '-')} must be in [0, 1), got {v}", "pass e.g. 0.1")
+        require(not (self.embeddings and self.encoder_from), "--embeddings and --encoder-from both set the "
+                "embedding table", "give one of them")
+        require(not self.freeze_embeddings or self.embeddings, "--freeze-embeddings needs --embeddings FILE",
+                "add --embeddings FILE or drop --freeze-embeddings")
+
+    @property
+    def pool_kinds(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.pool.split(",") if p.strip())
+
+    def classifier_config(self, vocab_size: int, n_classes: int, lm: dict | None = None, embed: int | None = None):
+        """The ClassifierConfig of these settings; `lm` (encoder_from.lm_encoder_settings) fixes the shape,
+        `embed` the width of --embeddings."""
+        from ..models.classifier import ClassifierConfig
+        from ..models.encoder import EncoderConfig
+        shape = {"kind": self.model, "embed": self.embed or embed or 300, "hidden": self.hidden or 128,
+                 "layers": self.layers or 1}
+        if lm is not None:
+            for key, flag in (("embed", "embed"), ("hidden", "hidden"), ("layers", "layers")):
+                given = getattr(self, flag)
+                require(given in (None, lm[key]), f"--{flag} {given} differs from --encoder-from's {lm[key]}",
+                        f"leave --{flag} out: the shape comes from the language model")
+            shape = {k: lm[k] for k in ("kind", "embed", "hidden", "layers")}
+        elif embed is not None:
+            require(self.embed in (None, embed), f"--embed {self.embed} differs from the width {embed} of "
+                    f"--embeddings", "leave --embed out")
+        enc = EncoderConfig(vocab_size=vocab_size, bidirectional=not self.unidirectional,
+                            input_dropout=self.input_dropout, dropout=self.dropout, embed_dropout=self.embed_dropout,
+                            word_dropout=self.word_dropout, weight_drop=self.weight_drop, packed=not self.unpacked,
+                            **shape)
+        enc.check()
+        return ClassifierConfig(enc, self.pool_kinds, n_classes, self.head_dropout)

@@ -1,0 +1,259 @@
+"""The classification API: train into a run directory, resume, cross-validate, load, score, predict.
+
+    train(ClassifyConfig(data="rt-polarity", out="runs/rt"))    -> ClassifyResult (best/ and last/ on the held-out split)
+    resume("runs/rt", {"max_epochs": 8})
+    cross_validate(ClassifyConfig(folds=10, out="runs/cv"))     -> {"mean_accuracy", "std_accuracy", "folds": [...]}
+    clf = load("runs/rt");  evaluate(clf);  predict(clf, "a gorgeous, witty, seductive movie .")
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .. import checkpoint, taskrun
+from ..config import budget_overrides
+from ..device import resolve_device, resolve_dtype
+from ..errors import require
+from ..models.classifier import Classifier, ClassifierConfig
+from ..settings import resumable
+from ..text.label_vocab import LabelSet, TokenVocab
+from ..text.labelled import Labelled, load_labelled, polarity_files, tokenize
+from .classify import ClassifyEvaluation, ClassifyTask, classification_metrics, predict_proba, score
+from .classify_config import ClassifyConfig
+from .classify_data import Split, encode, holdout, kfold, prepare, tokenize_all
+
+Say = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def data_info(cfg: ClassifyConfig) -> dict:
+    """config.json "data": where the sentences came from and the sha256 of their files."""
+    files = polarity_files(cfg.data) or (Path(cfg.data).expanduser(),)
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(Path(f).read_bytes())
+    return {"source": cfg.data, "files": [str(Path(f).resolve()) for f in files], "fingerprint": digest.hexdigest(),
+            "text_col": cfg.text_col, "label_col": cfg.label_col}
+
+
+def _devices(cfg: ClassifyConfig, say: Say):
+    device = resolve_device(cfg.device)
+    return device, resolve_dtype("float32" if cfg.dtype == "auto" else cfg.dtype, device, say)
+
+
+def _with_horizon(cfg: ClassifyConfig, steps_per_epoch: int) -> ClassifyConfig:
+    """A step or epoch budget decays the learning rate over exactly its steps (a language model's runs decay
+    over at least 1,100), fixed in config.json; a resume that raises the budget stretches it (see resume)."""
+    if cfg.lr_decay_steps is not None:
+        return cfg
+    budgets = [b for b in (cfg.max_steps, None if cfg.max_epochs is None else int(cfg.max_epochs * steps_per_epoch))
+               if b is not None]
+    return cfg.replace(lr_decay_steps=max(min(budgets), 1)) if budgets else cfg
+
+
+def build_task(cfg: ClassifyConfig, data: Labelled, train_idx, val_idx, say: Say = _stderr,
+               model: Classifier | None = None, vocab: TokenVocab | None = None,
+               labels: LabelSet | None = None) -> ClassifyTask:
+    """Vocabulary and labels from the training positions (or the saved ones), the model (fresh, or given)."""
+    tokens = tokenize_all(data, cfg.tokenizer, not cfg.cased)
+    if vocab is None:
+        vocab, labels, train, val = prepare(data, train_idx, val_idx, cfg.tokenizer, not cfg.cased, cfg.min_count,
+                                            cfg.max_len, tokens)
+    else:
+        train = encode(tokens, data.labels, train_idx, vocab, labels, data.source, cfg.max_len)
+        val = encode(tokens, data.labels, val_idx, vocab, labels, data.source, cfg.max_len)
+    if model is None:
+        torch.manual_seed(cfg.seed)
+        lm = width = None
+        if cfg.encoder_from:
+            from .encoder_from import lm_encoder_settings
+            lm = lm_encoder_settings(cfg.encoder_from)
+        if cfg.embeddings:
+            from ..models.pretrained import vectors_width
+            width = vectors_width(cfg.embeddings)
+        model = Classifier(cfg.classifier_config(vocab.size, len(labels), lm, width))
+        if cfg.encoder_from:
+            from .encoder_from import init_encoder_from
+            init_encoder_from(model.encoder, vocab.tokens, cfg.tokenizer, cfg.encoder_from, say)
+        if cfg.embeddings:
+            from ..models.pretrained import load_pretrained
+            load_pretrained(model.encoder.embed, vocab.tokens, cfg.embeddings, cfg.freeze_embeddings, say=say)
+    return ClassifyTask(model, train, val, vocab, labels, cfg.batch_size, cfg.seed, cfg.batching,
+                        cfg.label_smoothing)
+
+
+@dataclass
+class ClassifyResult:
+    run: taskrun.TaskResult
+    best: ClassifyEvaluation | None     # best/ (lowest validation loss) on the held-out split
+    last: ClassifyEvaluation | None     # the final weights on the held-out split
+
+
+def _finish(task: ClassifyTask, result: taskrun.TaskResult, device, dtype) -> ClassifyResult:
+    last = task.evaluate(device, dtype)
+    best_dir = Path(result.run_dir) / "best"
+    if not (best_dir / checkpoint.CONFIG).exists():
+        return ClassifyResult(result, None, last)
+    checkpoint.load_weights_into(task.model, best_dir)
+    return ClassifyResult(result, task.evaluate(device, dtype), last)
+
+
+def train(cfg: ClassifyConfig, progress: bool = True, say: Say = _stderr, data: Labelled | None = None,
+          split: tuple[np.ndarray, np.ndarray] | None = None) -> ClassifyResult:
+    """A new run on the seeded 90/10 split (or the given (train, val) positions)."""
+    data = data if data is not None else load_labelled(cfg.data, cfg.text_col, cfg.label_col)
+    info = data_info(cfg)
+    train_idx, val_idx = split if split is not None else holdout(len(data), cfg.val_frac, cfg.seed)
+    info["split"] = "given" if split is not None else "holdout"
+    task = build_task(cfg, data, train_idx, val_idx, say)
+    cfg = _with_horizon(cfg, task.steps_per_epoch)
+    device, dtype = _devices(cfg, say)
+    say(f"rnnlab classify: {len(task.train):,} training sentences, {len(task.val):,} held out; "
+        f"{task.vocab.size:,} tokens, {len(task.labels)} classes ({', '.join(task.labels.names[:8])}"
+        f"{', ...' if len(task.labels) > 8 else ''}); validation loss selects best/")
+    with taskrun.new_run(cfg.out, say) as run_dir:
+        if split is not None:
+            np.save(run_dir / "split.npy", np.asarray(val_idx))          # eval scores the same held-out fold
+        result = taskrun.fit_task(task, cfg, run_dir, info, device=device, dtype=dtype, progress=progress)
+    return _finish(task, result, device, dtype)
+
+
+def _held_out(run_dir: Path, meta: dict, n: int, cfg: ClassifyConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The (train, val) positions a run was trained with."""
+    if meta["data"].get("split") == "given":
+        val = np.load(run_dir / "split.npy")
+        return np.setdiff1d(np.arange(n), val), val
+    return holdout(n, cfg.val_frac, cfg.seed)
+
+
+def _meta_of(ckpt: Path) -> dict:
+    meta = checkpoint.read_meta(ckpt)
+    task = checkpoint.task_of(meta)
+    require(task == "classify", f"{ckpt} is a {task} run, not a classifier", "use that task's own commands on it")
+    for key in ("model", "vocab", "labels", "train", "data"):
+        require(isinstance(meta.get(key), dict), f"{ckpt / checkpoint.CONFIG} is damaged: no {key!r} section",
+                "use the run's other checkpoint (best/ or last/)")
+    return meta
+
+
+def _source_data(meta: dict, cfg: ClassifyConfig, run_dir: Path) -> Labelled:
+    info = meta["data"]
+    data = load_labelled(cfg.data, cfg.text_col, cfg.label_col)
+    require(data_info(cfg)["fingerprint"] == info.get("fingerprint"), f"{cfg.data} is not the data {run_dir} was "
+            "trained on (its sha256 differs)", "restore the original file, or pass --data FILE to score another")
+    return data
+
+
+def resume(run: str | Path, overrides: dict | None = None, progress: bool = True, say: Say = _stderr) -> ClassifyResult:
+    """Continue a classification run from last/ exactly; only settings marked resumable may change."""
+    overrides = budget_overrides(dict(overrides or {}), ClassifyConfig)
+    out = overrides.pop("out", None)
+    require(out is None or Path(out).resolve() == Path(run).resolve(), f"--resume continues {run} in place, so "
+            f"--out {out} would be ignored", "drop --out (copy the run directory to fork it)")
+    fixed = sorted(set(overrides) - resumable(ClassifyConfig))
+    require(not fixed, f"cannot change {', '.join('--' + k.replace('_', '-') for k in fixed)} when resuming",
+            "resume with the run's own settings, or start a new run with --out")
+    with taskrun.existing_run(run, say) as run_dir:
+        ckpt = checkpoint.resolve_checkpoint(run_dir, "last")
+        meta = _meta_of(ckpt)
+        saved = ClassifyConfig.from_dict(meta["train"])
+        cfg = saved.replace(**overrides, out=str(run_dir))
+        step = int(meta.get("metrics", {}).get("step", 0))
+        require(cfg.max_steps is None or cfg.max_steps > step, f"{run_dir} is already at step {step} and "
+                f"--max-steps is {cfg.max_steps}", f"pass --max-steps above {step} to train further")
+        data = _source_data(meta, cfg, run_dir)
+        model = Classifier(ClassifierConfig.from_dict(meta["model"]))
+        checkpoint.load_weights_into(model, ckpt)
+        task = build_task(cfg, data, *_held_out(run_dir, meta, len(data), cfg), say, model,
+                          TokenVocab.from_dict(meta["vocab"]), LabelSet.from_dict(meta["labels"]))
+        spe = task.steps_per_epoch
+        derived = _with_horizon(saved.replace(lr_decay_steps=None), spe).lr_decay_steps == saved.lr_decay_steps
+        if derived and {"max_epochs", "max_steps"} & set(overrides) and "lr_decay_steps" not in overrides:
+            cfg = _with_horizon(cfg.replace(lr_decay_steps=None), spe)      # the new budget's horizon
+        device, dtype = _devices(cfg, say)
+        say(f"rnnlab classify: resuming {run_dir} at step {step}")
+        result = taskrun.fit_task(task, cfg, run_dir, meta["data"], device=device, dtype=dtype, progress=progress,
+                                  resume_state=checkpoint.read_trainer_state(ckpt, device))
+    return _finish(task, result, device, dtype)
+
+
+def cross_validate(cfg: ClassifyConfig, progress: bool = True, say: Say = _stderr) -> dict:
+    """K-fold cross-validation (cfg.folds): fold k trains on the other folds into OUT/fold-k and is scored on
+    its held-out fold with its final weights (no checkpoint is chosen by the test fold)."""
+    data = load_labelled(cfg.data, cfg.text_col, cfg.label_col)
+    folds, out = kfold(len(data), cfg.folds, cfg.seed), Path(cfg.out)
+    rows = []
+    for k, (train_idx, test_idx) in enumerate(folds, start=1):
+        say(f"rnnlab classify: fold {k} of {len(folds)}")
+        fold_cfg = cfg.replace(folds=None, out=str(out / f"fold-{k}"))
+        r = train(fold_cfg, progress, say, data, (train_idx, test_idx))
+        rows.append({"fold": k, "accuracy": r.last.metrics["accuracy"], "macro_f1": r.last.metrics["macro_f1"],
+                     "n": r.last.n, "steps": r.run.steps, "run_dir": str(r.run.run_dir)})
+    acc = np.array([r["accuracy"] for r in rows])
+    return {"folds": rows, "k": len(folds), "mean_accuracy": float(acc.mean()), "std_accuracy": float(acc.std(ddof=1)),
+            "mean_macro_f1": float(np.mean([r["macro_f1"] for r in rows])), "n": int(len(data))}
+
+
+@dataclass
+class LoadedClassifier:
+    path: Path
+    model: Classifier
+    vocab: TokenVocab
+    labels: LabelSet
+    cfg: ClassifyConfig
+    meta: dict
+    device: torch.device
+
+
+def load(run: str | Path, device: str = "auto", which: str = "best") -> LoadedClassifier:
+    """A run's (or checkpoint directory's) classifier in eval mode."""
+    ckpt = checkpoint.resolve_checkpoint(run, which)
+    meta = _meta_of(ckpt)
+    dev = resolve_device(device)
+    model = Classifier(ClassifierConfig.from_dict(meta["model"]))
+    checkpoint.load_weights_into(model, ckpt)
+    return LoadedClassifier(ckpt, model.to(dev).eval(), TokenVocab.from_dict(meta["vocab"]),
+                            LabelSet.from_dict(meta["labels"]), ClassifyConfig.from_dict(meta["train"]), meta, dev)
+
+
+def evaluate(clf: LoadedClassifier, data: str | None = None, text_col: str | None = None,
+             label_col: str | None = None) -> dict:
+    """{"accuracy", "macro_f1", "n", "per_class", "loss", "split"} on `data` (every sentence of it), else on
+    the run's own held-out split."""
+    cfg, run_dir = clf.cfg, clf.path.parent
+    if data is not None:
+        labelled, which = load_labelled(data, text_col, label_col), data
+        index = np.arange(len(labelled))
+    else:
+        labelled, which = _source_data(clf.meta, cfg, run_dir), "held-out"
+        index = _held_out(run_dir, clf.meta, len(labelled), cfg)[1]
+    tokens = tokenize_all(labelled, cfg.tokenizer, not cfg.cased)
+    split = encode(tokens, labelled.labels, index, clf.vocab, clf.labels, which if data else "the held-out split",
+                   cfg.max_len)
+    ev = score(clf.model, split, clf.labels.names, clf.device)
+    return {**ev.metrics, "n": ev.n, "per_class": ev.per_class, "loss": ev.loss, "split": which}
+
+
+def predict(clf: LoadedClassifier, text: str) -> dict:
+    """{"label", "probabilities": {label: p}, "tokens", "unknown"} of one sentence."""
+    require(text.strip() != "", "the sentence to classify is empty", 'give some words, e.g. "a gorgeous movie ."')
+    cfg = clf.cfg
+    tokens = tokenize(text, cfg.tokenizer, not cfg.cased)[:cfg.max_len]
+    require(len(tokens) > 0, f"the sentence has no tokens under --tokenizer {cfg.tokenizer}", "give some words")
+    ids = clf.vocab.encode(tokens)
+    probs = predict_proba(clf.model, [ids], clf.device)[0]
+    return {"label": clf.labels.names[int(probs.argmax())],
+            "probabilities": {n: float(p) for n, p in zip(clf.labels.names, probs)},
+            "tokens": tokens, "unknown": int(np.sum(ids == 1))}
+
+
+__all__ = ["train", "resume", "cross_validate", "load", "evaluate", "predict", "classification_metrics", "Split"]
