@@ -214,3 +214,50 @@ def test_pretrained_rows_copied_by_token_and_counted(tmp_path):
     assert info["found"] == 2 and info["missing"] == 1 and not emb.weight.requires_grad
     assert emb.weight[2].tolist() == pytest.approx([0.9, 0.1, 0.0]) and emb.weight[3].tolist() == [1, 0, 0]
     assert torch.equal(emb.weight[4], before[4]) and "2 of 3 words found" in said[0]
+
+
+# --- --encoder-from and neighbours of a language-model run ----------------------------------------------------
+
+def _lm_run(tmp_path):
+    from rnnlab.checkpoint import save_checkpoint
+    from rnnlab.config import ModelConfig
+    from rnnlab.models.language_model import LanguageModel
+    from rnnlab.text.vocab import WordVocab
+    vocab = WordVocab(["<unk>", "\n", "bad", "film", "good"])
+    torch.manual_seed(0)
+    lm = LanguageModel(ModelConfig(vocab_size=vocab.size, embed=6, hidden=5, layers=2, dropout=0.0)).eval()
+    save_checkpoint(tmp_path / "lm" / "best", lm, {"task": "lm", "model": lm.cfg.to_dict(), "vocab": vocab.to_dict(),
+                                                   "train": {}, "data": {}}, {"step": 0})
+    return tmp_path / "lm", lm
+
+
+def test_encoder_from_language_model_copies_rows_and_forward_layers(tmp_path):
+    from rnnlab.tasks.encoder_from import init_encoder_from, lm_encoder_settings
+    run, lm = _lm_run(tmp_path)
+    s = lm_encoder_settings(run)
+    assert (s["kind"], s["embed"], s["hidden"], s["layers"]) == ("lstm", 6, 5, 2)
+    tokens = ["<pad>", "<unk>", "good", "film", "zebra"]
+    enc = Encoder(EncoderConfig(vocab_size=5, embed=6, hidden=5, layers=2, input_dropout=0.0, dropout=0.0)).eval()
+    zebra = enc.embed.weight[4].detach().clone()
+    said = []
+    info = init_encoder_from(enc, tokens, "word", run, say=said.append)
+    assert info["rows_matched"] == 3 and "3 of 4 embedding rows matched" in said[0]
+    assert torch.equal(enc.embed.weight[2], lm.embed.weight[4]) and torch.equal(enc.embed.weight[4], zebra)
+    ids = torch.tensor([[2, 3, 1]])                                     # good film <unk>
+    lm_out, _ = lm.recurrent(lm.embed(torch.tensor([[4, 3, 0]])))       # the same words in the LM's ids
+    ours = enc(ids, torch.tensor([3])).outputs[..., :5]                # the forward direction computes what it did
+    torch.testing.assert_close(ours, lm_out, rtol=1e-5, atol=1e-6)
+    with pytest.raises(RnnlabError, match="needs a char one"):
+        init_encoder_from(enc, tokens, "char", run)
+    with pytest.raises(RnnlabError, match="--hidden 5"):
+        init_encoder_from(Encoder(EncoderConfig(vocab_size=5, embed=6, hidden=7)), tokens, "word", run)
+
+
+def test_neighbors_from_a_language_model_run(tmp_path):
+    run, lm = _lm_run(tmp_path)
+    tokens, table = load_table(run)
+    assert tokens[4] == "good" and np.allclose(table, lm.embed.weight.detach().numpy())
+    found = neighbors(tokens, table, "good", k=4)
+    w = table / np.linalg.norm(table, axis=1, keepdims=True)
+    expect = sorted(((float(w[4] @ w[i]), tokens[i]) for i in range(4)), reverse=True)
+    assert [t for t, _ in found] == [t for _, t in expect]
