@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -9,74 +10,9 @@ import time
 
 from . import __version__
 from .argtypes import seed
-from .config import MODEL_KINDS, OPTIMIZERS, TOKENIZERS, ModelConfig, SampleConfig, TrainConfig, budget_overrides
+from .config import EvalConfig, LoopConfig, ModelConfig, SampleConfig, TrainConfig, budget_overrides
 from .errors import RnnlabError
-
-MODEL_FLAGS = {"model": str, "layers": int, "hidden": int, "embed": int, "dropout": float, "forget_bias": float,
-               "init": str, "spectral_radius": float}
-TRAIN_FLAGS = {
-    "data": str, "tokenizer": str, "min_count": int, "val_frac": float, "seq_len": int, "batch_size": int,
-    "optimizer": str, "lr": float, "momentum": float, "weight_decay": float, "grad_clip": float, "clip_value": float,
-    "lr_schedule": str, "warmup_steps": int, "lr_decay_steps": int, "min_lr_frac": float,
-    "plateau_patience": int, "plateau_factor": float, "early_stop_patience": int,
-    "max_steps": int, "max_minutes": float, "max_epochs": float, "eval_every": int, "log_every": int, "sample_chars": int,
-    "seed": seed, "device": str, "dtype": str, "backend": str, "out": str, "init_from": str,
-}
-M, T = ModelConfig(), TrainConfig()
-HELP = {
-    "model": f"cell type: {', '.join(MODEL_KINDS)} (default {M.model})",
-    "layers": f"stacked recurrent layers (default {M.layers})",
-    "hidden": f"units per layer (default {M.hidden})",
-    "embed": f"embedding size; 0 feeds one-hot vectors as in the lectures (default {M.embed})",
-    "dropout": f"locked dropout on embeddings, between layers and before the output (default {M.dropout})",
-    "forget_bias": f"LSTM forget-gate bias at initialisation; 1 is the classic advice, 0 trained faster here "
-                   f"(see README) (default {M.forget_bias:g})",
-    "init": "default (PyTorch's uniform init) or esn: recurrent weights sparse and scaled to --spectral-radius, "
-            "as echo state networks are (Sutskever 2012 then trains them with momentum)",
-    "spectral_radius": f"--init esn: spectral radius of each recurrent matrix (default {M.spectral_radius})",
-    "data": f"text file, or a bundled corpus name from `rnnlab datasets` (default {T.data})",
-    "tokenizer": f"{', '.join(TOKENIZERS)}: Unicode characters, raw bytes (any file), or words (default {T.tokenizer})",
-    "min_count": f"word tokenizer: words seen fewer times become <unk> (default {T.min_count})",
-    "val_frac": f"last fraction of the text held out for validation (default {T.val_frac})",
-    "seq_len": f"truncated-BPTT length T: tokens per chunk (default {T.seq_len})",
-    "batch_size": f"parallel streams B read side by side (default {T.batch_size})",
-    "optimizer": f"{', '.join(OPTIMIZERS)} (default {T.optimizer})",
-    "lr": f"peak learning rate (default {T.lr})",
-    "momentum": f"momentum for sgd and rmsprop (default {T.momentum})",
-    "weight_decay": f"L2 penalty; adamw uses decoupled decay, 0.01 if unset (default {T.weight_decay})",
-    "grad_clip": f"clip gradients to this global norm; 0 disables (default {T.grad_clip})",
-    "clip_value": "clip each gradient element to +-C as min-char-rnn does (e.g. 5); 0 disables (default 0)",
-    "lr_schedule": f"cosine (linear warmup, then cosine decay) or constant (default {T.lr_schedule})",
-    "warmup_steps": f"linear warmup steps (default {T.warmup_steps})",
-    "lr_decay_steps": "steps over which cosine decays. Default: when --max-minutes may end the run, the steps "
-                      "that fit in it (measured after a few steps, refined at each evaluation, recorded for "
-                      f"resume); with a step budget alone, the larger of it and {T.max_steps}, so shorter and "
-                      "resumed runs follow the same schedule on any machine",
-    "min_lr_frac": f"cosine floor as a fraction of --lr (default {T.min_lr_frac})",
-    "plateau_patience": "multiply the LR by --plateau-factor after this many evaluations without improvement; 0 off",
-    "plateau_factor": f"LR factor for reduce-on-plateau (default {T.plateau_factor})",
-    "early_stop_patience": "stop after this many evaluations without improvement; 0 off (default 0)",
-    "max_steps": f"step budget (default {T.max_steps} with --max-minutes {T.max_minutes:g}, whichever ends first; "
-                 "given alone, no time cap)",
-    "max_epochs": "budget in passes over the training text (fractions allowed); with --max-steps the smaller "
-                  "one ends the run; given alone, no step or time cap",
-    "max_minutes": "wall-clock budget in minutes; given alone, it is the only budget; with --resume it is the "
-                   "TOTAL wall time of the run, the minutes already spent included",
-    "eval_every": f"steps between exact validation passes, checkpoints and samples (default {T.eval_every})",
-    "log_every": f"steps between progress updates and NaN checks (default {T.log_every})",
-    "sample_chars": f"length of the sample printed at each evaluation; 0 off (default {T.sample_chars})",
-    "seed": f"seed for initialisation, dropout and the printed samples (default {T.seed})",
-    "device": "auto (CUDA when present), cpu or cuda",
-    "dtype": "auto (bfloat16 where the hardware has it, else float32), float32 or bfloat16; "
-             "the numpy backend takes float32 (default) or float64",
-    "backend": "torch (default) or numpy: the from-scratch NumPy models with hand-written BPTT "
-               "(no dropout; optimizers adagrad or adam)",
-    "out": "run directory to create (default runs/<model>-<date>-<time>)",
-    "init_from": "fine-tune: a new run that starts from RUN's best/ weights. The model and --tokenizer are RUN's "
-                 "(only --dropout may change); symbols of --data that RUN never saw are appended to its "
-                 "vocabulary, their embedding and output rows initialised as fresh weights (a line says how many)",
-}
-
+from .settings import add_flags, flag, given, resumable
 
 class Parser(argparse.ArgumentParser):
     """argparse that reports usage errors on one line with a "did you mean" and a pointer to --help, exit code 2."""
@@ -116,10 +52,7 @@ def _did_you_mean(parser: argparse.ArgumentParser, message: str) -> str:
     return f"did you mean {' '.join(dict.fromkeys(guesses))}? " if guesses else ""
 
 
-def _add(parser, names: dict) -> None:
-    for name, typ in names.items():
-        parser.add_argument("--" + name.replace("_", "-"), type=typ, default=None, help=HELP[name],
-                            metavar="RUN" if name == "init_from" else None)
+LOOP_FIELDS = tuple(f.name for f in dataclasses.fields(LoopConfig))   # --help groups the loop's flags
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,12 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a language model on a text", description="Train an RNN/LSTM/GRU language "
                        "model with truncated BPTT; writes RUN/best/, RUN/last/, RUN/metrics.jsonl and RUN/loss.png.")
-    _add(t, MODEL_FLAGS)
-    _add(t, TRAIN_FLAGS)
+    add_flags(t.add_argument_group("model"), ModelConfig)
+    add_flags(t.add_argument_group("data"), TrainConfig, skip=LOOP_FIELDS)
+    add_flags(t.add_argument_group("training loop"), TrainConfig, only=LOOP_FIELDS)
+    changeable = ", ".join(sorted(flag(f) for f in dataclasses.fields(TrainConfig) if f.name in resumable(TrainConfig)))
     t.add_argument("--resume", metavar="RUN", help="continue RUN from its last/ checkpoint exactly, in place "
-                   "(--out may not name another directory: copy the run to fork it); budget and logging flags, "
-                   "--lr, --grad-clip and --clip-value may be changed, the model and data may not")
-    t.add_argument("--tensorboard", action="store_true", default=None, help="also write TensorBoard events to RUN/tensorboard")
+                   "(--out may not name another directory: copy the run to fork it); the model and data may not "
+                   f"change, these flags may: {changeable}")
     t.add_argument("--no-progress", action="store_true", help="no progress bar: instead a line per log interval "
                    "(step, training loss in nats, learning rate, speed) and per evaluation; samples still print")
     t.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
@@ -142,24 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="generate text from a trained run", description="Generate text; it streams to "
                        "stdout as it is produced and starts with the prime.")
     s.add_argument("run", metavar="RUN_OR_CKPT", help="a run directory (its best/ is used) or a checkpoint directory")
-    s.add_argument("--prime", default="", help="text the model reads first; the output starts with it")
-    s.add_argument("-n", "--length", type=int, default=500, help="tokens to generate after the prime (default 500)")
-    s.add_argument("--temperature", type=float, default=1.0, help="<1 safer, >1 more surprising (default 1.0)")
-    s.add_argument("--top-k", type=int, default=0, help="sample only from the k likeliest tokens; 0 off")
-    s.add_argument("--top-p", type=float, default=1.0, help="sample from the smallest set with this much probability; 1 off")
-    s.add_argument("--greedy", action="store_true", help="always take the likeliest token")
-    s.add_argument("--seed", type=seed, default=None, help="same seed, same text (default: random)")
-    s.add_argument("--num-samples", type=int, default=1, help="independent samples, separated by a ---- line")
+    add_flags(s, SampleConfig)
     s.add_argument("--which", choices=["best", "last"], default="best", help="checkpoint of a run to use (default best)")
     s.add_argument("--device", default="auto", help="auto (default: CUDA when present), cpu or cuda")
 
     e = sub.add_parser("eval", help="exact loss of a run on its validation split or a text",
                        description="Score every token once with the state carried through the text.")
     e.add_argument("run", metavar="RUN_OR_CKPT", help="a run directory (its best/ is used) or a checkpoint directory")
-    e.add_argument("--data", help="score this whole file (or bundled corpus) instead of the run's validation split")
+    add_flags(e, EvalConfig)
     e.add_argument("--json", action="store_true", help="print one JSON object: nats_per_char, bits_per_char, perplexity, n_chars")
-    e.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
-    e.add_argument("--dtype", default="float32", help="float32 (default, exact) or bfloat16")
 
     sub.add_parser("datasets", help="list the bundled corpora", description="List corpora usable as --data NAME.")
 
@@ -193,23 +118,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _given(args, names) -> dict:
-    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
-
-
 def cmd_train(args) -> int:
     from . import runs
     # the config's budget rule (--max-steps alone removes the time cap, --max-minutes alone the step cap),
     # applied here too so that a resume's overrides follow it; TrainConfig(**train_given) would on its own
-    train_given = budget_overrides(_given(args, list(TRAIN_FLAGS) + ["tensorboard"]))
+    train_given = budget_overrides(given(args, TrainConfig))
+    model_given = given(args, ModelConfig)
     if args.resume:
-        model_given = _given(args, MODEL_FLAGS)
         if model_given:
             raise RnnlabError(f"cannot change the model ({', '.join('--' + k for k in model_given)}) when resuming",
                               "drop those flags, or start a new run with --out")
         result = runs.resume(args.resume, train_given, progress=not args.no_progress)   # refuses another --out
     else:
-        model_given = _given(args, MODEL_FLAGS)
         if train_given.get("backend") == "numpy":
             model_given.setdefault("dropout", 0.0)   # the NumPy models have no dropout
         if train_given.get("init_from"):    # the model, --tokenizer and --min-count come from that run
@@ -238,8 +158,7 @@ def cmd_train(args) -> int:
 
 def cmd_sample(args) -> int:
     from . import runs
-    cfg = SampleConfig(prime=args.prime, length=args.length, temperature=args.temperature, top_k=args.top_k,
-                       top_p=args.top_p, greedy=args.greedy, seed=args.seed, num_samples=args.num_samples)
+    cfg = SampleConfig(**given(args, SampleConfig))
     ckpt = runs.load_run(args.run, args.device, which=args.which)
     for i in range(cfg.num_samples):
         if i:
@@ -254,7 +173,8 @@ def cmd_sample(args) -> int:
 
 def cmd_eval(args) -> int:
     from . import runs
-    score = runs.evaluate_run(args.run, args.data, args.device, args.dtype, progress=sys.stderr.isatty())
+    cfg = EvalConfig(**given(args, EvalConfig))
+    score = runs.evaluate_run(args.run, cfg.data, cfg.device, cfg.dtype, progress=sys.stderr.isatty())
     if args.json:
         print(json.dumps(score.to_dict(), allow_nan=False))     # an overflowed perplexity is null, never Infinity
     else:

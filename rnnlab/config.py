@@ -135,12 +135,12 @@ class _Dict:
 class ModelConfig(_Dict):
     """Shape of a recurrent language model: embed -> `layers` x `model` cells -> linear head."""
     SECTION = "model"
-    model: str = setting("lstm", f"cell type: {', '.join(MODEL_KINDS)}")
+    model: str = setting("lstm", f"cell type: {', '.join(MODEL_KINDS)}", metavar="|".join(MODEL_KINDS))
     vocab_size: int = setting(0, "set from the vocabulary", flag="vocab_size")     # not a flag
-    embed: int = setting(256, "embedding size; 0 feeds one-hot vectors as in the lectures")
-    hidden: int = setting(512, "units per layer")
-    layers: int = setting(2, "stacked recurrent layers")
-    dropout: float = setting(0.2, "locked dropout on embeddings, between layers and before the output")
+    embed: int = setting(256, "embedding size; 0 feeds one-hot vectors as in the lectures", metavar="N")
+    hidden: int = setting(512, "units per layer", metavar="N")
+    layers: int = setting(2, "stacked recurrent layers", metavar="N")
+    dropout: float = setting(0.2, "locked dropout on embeddings, between layers and before the output", metavar="P")
     forget_bias: float = setting(0.0, "LSTM forget-gate bias at initialisation; 1 is the classic advice "
                                  "(Jozefowicz et al.), 0 trained faster here (see README)")
     init: str = setting("default", "default (PyTorch's uniform init) or esn: recurrent weights sparse and scaled to "
@@ -177,11 +177,11 @@ class LoopConfig(_Dict):
     DEFAULT_STEPS = 1100         # the budget when none is given: these, whichever ends first (None: no such cap)
     DEFAULT_MINUTES = 10.0
     DEFAULT_EPOCHS = None
-    optimizer: str = setting("adam", ", ".join(OPTIMIZERS))
+    optimizer: str = setting("adam", ", ".join(OPTIMIZERS), metavar="|".join(OPTIMIZERS))
     lr: float = setting(3e-3, "peak learning rate", resumable=True)            # the way forward after a divergence
     momentum: float = setting(0.9, "momentum for sgd and rmsprop")
     weight_decay: float = setting(0.0, "L2 penalty; adamw uses decoupled decay, 0.01 if unset")
-    grad_clip: float = setting(5.0, "clip gradients to this global norm; 0 disables", resumable=True)
+    grad_clip: float = setting(5.0, "clip gradients to this global norm; 0 disables", resumable=True, metavar="C")
     clip_value: float = setting(0.0, "clip each gradient element to +-C as min-char-rnn does (e.g. 5); 0 disables",
                                 resumable=True)
     lr_schedule: str = setting("cosine", "cosine (linear warmup, then cosine decay) or constant")
@@ -198,20 +198,23 @@ class LoopConfig(_Dict):
     early_stop_patience: int = setting(0, "stop after this many evaluations without improvement; 0 off",
                                        resumable=True)
     max_steps: Optional[int] = setting(   # type: ignore[assignment]
-        UNSET, "step budget; given alone, no time cap ({default_budget})", resumable=True)
+        UNSET, "step budget; given alone, no time cap ({default_budget})", resumable=True, metavar="N")
     max_minutes: Optional[float] = setting(   # type: ignore[assignment]
         UNSET, "wall-clock budget in minutes; given alone, it is the only budget; with --resume it is the TOTAL "
-        "wall time of the run, the minutes already spent included ({default_budget})", resumable=True)
+        "wall time of the run, the minutes already spent included ({default_budget})", resumable=True, metavar="M")
     max_epochs: Optional[float] = setting(   # type: ignore[assignment]
         UNSET, "budget in passes over the training data (fractions allowed); with --max-steps the smaller one "
-        "ends the run; given alone, no step or time cap ({default_budget})", resumable=True)
-    eval_every: int = setting(250, "steps between exact validation passes, checkpoints and samples", resumable=True)
+        "ends the run; given alone, no step or time cap ({default_budget})", resumable=True, metavar="E")
+    eval_every: int = setting(250, "steps between exact validation passes, checkpoints and samples", resumable=True,
+                              metavar="N")
     log_every: int = setting(10, "steps between progress updates and NaN checks", resumable=True)
-    seed: int = setting(1337, "seed for initialisation, dropout and the printed samples")
-    device: str = setting("auto", "auto (CUDA when present), cpu or cuda", resumable=True)
+    seed: int = setting(1337, "seed for initialisation, dropout and the printed samples", metavar="S")
+    device: str = setting("auto", "auto (CUDA when present), cpu or cuda", resumable=True, metavar="auto|cpu|cuda")
     dtype: str = setting("auto", "auto (bfloat16 where the hardware has it, else float32), float32 or bfloat16; "
-                         "the numpy backend takes float32 (default) or float64", resumable=True)
-    out: str = setting("runs/run", "run directory to create (default on the command line: runs/<model>-<date>-<time>)")
+                         "the numpy backend takes float32 (default) or float64", resumable=True,
+                         metavar="auto|float32|bfloat16")
+    out: str = setting("runs/run", "run directory to create (default on the command line: runs/<model>-<date>-<time>)",
+                       metavar="DIR")
     tensorboard: bool = setting(False, "also write TensorBoard events to RUN/tensorboard", resumable=True)
 
     @classmethod
@@ -231,10 +234,10 @@ class LoopConfig(_Dict):
 
     @classmethod
     def default_budget(cls) -> str:
-        """The default budget in words, for --help: 'default 1100 steps or 10 minutes, whichever ends first'."""
+        """The default budget in words, for --help: 'the default budget is 1100 steps or 10 minutes, ...'."""
         parts = [f"{n:g} {unit}" for n, unit in ((cls.DEFAULT_STEPS, "steps"), (cls.DEFAULT_MINUTES, "minutes"),
                                                  (cls.DEFAULT_EPOCHS, "epochs")) if n is not None]
-        return "default " + " or ".join(parts) + (", whichever ends first" if len(parts) > 1 else "")
+        return "the default budget is " + " or ".join(parts) + (", whichever ends first" if len(parts) > 1 else "")
 
     def __post_init__(self):
         self.max_steps, self.max_minutes, self.max_epochs = self.resolve_budget(
@@ -270,12 +273,14 @@ class TrainConfig(LoopConfig):
 
     The budget follows resolve_budget: TrainConfig(max_steps=200) trains 200 steps with no time cap,
     TrainConfig(max_minutes=5) 5 minutes with no step cap, TrainConfig() 1100 steps or 10 minutes."""
-    data: str = setting("tiny_shakespeare", "text file, or a bundled corpus name from `rnnlab datasets`")
-    tokenizer: str = setting("char", f"{', '.join(TOKENIZERS)}: Unicode characters, raw bytes (any file), or words")
+    data: str = setting("tiny_shakespeare", "text file, or a bundled corpus name from `rnnlab datasets`",
+                        metavar="PATH|NAME")
+    tokenizer: str = setting("char", f"{', '.join(TOKENIZERS)}: Unicode characters, raw bytes (any file), or words",
+                             metavar="|".join(TOKENIZERS))
     min_count: int = setting(1, "word tokenizer: words seen fewer times become <unk>")
-    val_frac: float = setting(0.1, "last fraction of the text held out for validation")
-    seq_len: int = setting(100, "truncated-BPTT length T: tokens per chunk")
-    batch_size: int = setting(128, "parallel streams B read side by side")
+    val_frac: float = setting(0.1, "last fraction of the text held out for validation", metavar="F")
+    seq_len: int = setting(100, "truncated-BPTT length T: tokens per chunk", metavar="T")
+    batch_size: int = setting(128, "parallel streams B read side by side", metavar="B")
     sample_chars: int = setting(200, "length of the sample printed at each evaluation; 0 off", resumable=True)
     backend: str = setting("torch", "torch (default) or numpy: the from-scratch NumPy models with hand-written "
                            "BPTT (no dropout; optimizers adagrad or adam)")
@@ -311,14 +316,14 @@ def budget_overrides(given: dict, cls=TrainConfig) -> dict:
 class SampleConfig(_Dict):
     """How to draw text from a trained model."""
     SECTION = "sample"
-    prime: str = setting("", "text the model reads first; the output starts with it")
-    length: int = setting(500, "tokens to generate after the prime", flag="-n")
-    temperature: float = setting(1.0, "<1 safer, >1 more surprising")
-    top_k: int = setting(0, "sample only from the k likeliest tokens; 0 off")
-    top_p: float = setting(1.0, "sample from the smallest set with this much probability; 1 off")
+    prime: str = setting("", "text the model reads first; the output starts with it", metavar="TEXT")
+    length: int = setting(500, "tokens to generate after the prime", flag="-n", metavar="N")
+    temperature: float = setting(1.0, "<1 safer, >1 more surprising", metavar="T")
+    top_k: int = setting(0, "sample only from the k likeliest tokens; 0 off", metavar="K")
+    top_p: float = setting(1.0, "sample from the smallest set with this much probability; 1 off", metavar="P")
     greedy: bool = setting(False, "always take the likeliest token")
-    seed: Optional[int] = setting(None, "same seed, same text (default: random)")
-    num_samples: int = setting(1, "independent samples, separated by a ---- line")
+    seed: Optional[int] = setting(None, "same seed, same text (default: random)", metavar="S")
+    num_samples: int = setting(1, "independent samples, separated by a ---- line", metavar="N")
 
     def __post_init__(self):
         _check_types(self)
@@ -336,9 +341,10 @@ class SampleConfig(_Dict):
 class EvalConfig(_Dict):
     """What `rnnlab eval` scores, and where."""
     SECTION = "eval"
-    data: Optional[str] = setting(None, "score this whole file (or bundled corpus) instead of the run's validation split")
-    device: str = setting("auto", "auto (CUDA when present), cpu or cuda")
-    dtype: str = setting("float32", "float32 (default, exact) or bfloat16")
+    data: Optional[str] = setting(None, "score this whole file (or bundled corpus) instead of the run's validation "
+                                  "split", metavar="PATH|NAME")
+    device: str = setting("auto", "auto (CUDA when present), cpu or cuda", metavar="auto|cpu|cuda")
+    dtype: str = setting("float32", "float32 (default, exact) or bfloat16", metavar="float32|bfloat16")
 
     def __post_init__(self):
         _check_types(self)

@@ -25,13 +25,12 @@ from .errors import NotUTF8Error, RnnlabError, rehint, require
 from .evaluation import Score, evaluate
 from .generate import generate
 from .models.language_model import LanguageModel
+from .settings import resumable
 from .text.corpus import Corpus, encode_file, fingerprint, load_corpus, resolve_source
 from .trainer import Trainer
 
-# Settings a resumed run may change; everything else comes from the run's config.json.
-RESUME_OVERRIDES = ("max_steps", "max_minutes", "max_epochs", "eval_every", "log_every", "sample_chars", "device", "dtype",
-                    "tensorboard", "lr_decay_steps", "early_stop_patience", "plateau_patience",
-                    "lr", "grad_clip", "clip_value")      # the way forward after a divergence
+# Settings a resumed run may change (declared on their fields); everything else comes from the run's config.json.
+RESUME_OVERRIDES = resumable(TrainConfig)
 
 
 @dataclass

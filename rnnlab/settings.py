@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import types
+import typing
 
 from . import argtypes
 
@@ -45,19 +47,27 @@ def flag(f: dataclasses.Field) -> str:
     return f.metadata.get(_KEY, {}).get("flag") or "--" + f.name.replace("_", "-")
 
 
+def _names(f: dataclasses.Field) -> list[str]:
+    """The type names of an annotation, string or type: 'Optional[int]' and `int | None` -> ['int', 'None']."""
+    t = f.type
+    if not isinstance(t, str):
+        args = typing.get_args(t) if typing.get_origin(t) in (typing.Union, types.UnionType) else (t,)
+        return ["None" if a is type(None) else getattr(a, "__name__", str(a)) for a in args]
+    t = t.strip()
+    if t.startswith("Optional[") and t.endswith("]"):
+        return [t[len("Optional["):-1].strip(), "None"]
+    return [p.strip() for p in t.split("|")]
+
+
 def kind(f: dataclasses.Field) -> str:
     """'int', 'float', 'str' or 'bool' from the annotation (Optional[...] and `X | None` unwrapped)."""
-    text = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    text = text.strip()
-    if text.startswith("Optional[") and text.endswith("]"):
-        text = text[len("Optional["):-1]
-    parts = [p.strip() for p in text.split("|") if p.strip() != "None"]
-    return parts[0] if len(parts) == 1 else text
+    names = [n for n in _names(f) if n != "None"]
+    return names[0] if len(names) == 1 else " | ".join(names)
 
 
 def optional(f: dataclasses.Field) -> bool:
-    text = f.type if isinstance(f.type, str) else str(f.type)
-    return text.startswith("Optional[") or "None" in [p.strip() for p in text.split("|")]
+    """Whether the annotation admits None."""
+    return "None" in _names(f)
 
 
 def _parse(f: dataclasses.Field):

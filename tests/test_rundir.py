@@ -16,6 +16,7 @@ from rnnlab import cli, rundir
 from rnnlab.callbacks import plot_loss_curve
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.errors import RnnlabError
+from rnnlab.settings import help_text
 
 MODEL = ModelConfig(hidden=16, layers=1, embed=8, dropout=0.0)
 BASE = ["--hidden", 16, "--layers", 1, "--embed", 8, "--batch-size", 4, "--seq-len", 16, "--sample-chars", 0,
@@ -241,7 +242,7 @@ def test_resume_with_minutes_already_spent_is_refused(small_text, tmp_path):
         rnnlab.resume(run, {"max_minutes": 10.0, "max_steps": None}, progress=False)
     assert steps(run) == [5]                                                  # no duplicate row
     assert rnnlab.resume(run, {"max_minutes": 11.0, "max_steps": 10}, progress=False).steps == 10
-    assert "TOTAL" in cli.HELP["max_minutes"]
+    assert "TOTAL" in help_text(TrainConfig, "max_minutes")
 
 
 class _Diverge:
