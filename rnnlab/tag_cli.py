@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 from .settings import add_flags, given
 
@@ -61,6 +62,8 @@ def cmd_train(args) -> int:
     from .tasks import tag_run
     from .tasks.tag_config import TagConfig
     flags = given(args, TagConfig)
+    if not args.resume:
+        flags.setdefault("out", f"runs/tag-{time.strftime('%Y%m%d-%H%M%S')}")
     if args.resume:
         result = tag_run.resume(args.resume, flags, progress=not args.no_progress)
     else:
@@ -103,7 +106,8 @@ def cmd_predict(args) -> int:
         print(json.dumps(out))
         return 0
     print(" ".join(f"{w}/{t}" for w, t in zip(out["tokens"], out["tags"])))
-    if tagger.vocabs.tags.names and out["entities"] is not None:
+    from .tasks.entities import is_chunked
+    if is_chunked(tagger.vocabs.tags.names):
         found = ", ".join(f"{e['text']} ({e['type']})" for e in out["entities"])
         print(f"entities: {found or 'none'}")
     return 0

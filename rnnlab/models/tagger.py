@@ -35,6 +35,7 @@ class TaggerConfig:
     head_dropout: float = 0.5  # dropout on the encoder's outputs before the linear head
     crf: bool = False
     constrained: bool = True   # CRF with a BIO tag set: I-X only after B-X or I-X
+    outside: int = -1          # id of the O tag (entity tag sets), whose score o_bias lowers when decoding
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -61,6 +62,8 @@ class Tagger(nn.Module):
         self.drop = nn.Dropout(cfg.head_dropout)
         self.head = nn.Linear(self.encoder.cfg.output_size, cfg.num_tags)
         self.crf = CRF(cfg.num_tags, allowed if cfg.constrained else None) if cfg.crf else None
+        # subtracted from the O score before decoding: trades precision for recall; set on the validation split
+        self.register_buffer("o_bias", torch.zeros(()))
 
     def emissions(self, batch) -> tuple[Tensor, Tensor]:
         """Scores of every tag at every word: (B, T, K), and the mask (B, T)."""
@@ -81,10 +84,16 @@ class Tagger(nn.Module):
         ce = F.cross_entropy(scores.float().transpose(1, 2), batch.tags, reduction="none")  # (B, T)
         return (ce * mask).sum(1)                                                          # (B,)
 
-    def decode(self, batch, scores: Tensor | None = None, mask: Tensor | None = None) -> list[list[int]]:
-        """Best tag ids of each sentence: Viterbi with a CRF, else the per-token argmax."""
+    def decode(self, batch, scores: Tensor | None = None, mask: Tensor | None = None,
+               o_bias: float | None = None) -> list[list[int]]:
+        """Best tag ids of each sentence: Viterbi with a CRF, else the per-token argmax; the O tag's score
+        lowered by o_bias (default: the model's own)."""
         if scores is None:
             scores, mask = self.emissions(batch)
+        bias = float(self.o_bias) if o_bias is None else o_bias
+        if bias and self.cfg.outside >= 0:
+            scores = scores.clone()
+            scores[..., self.cfg.outside] -= bias                                          # (B, T, K)
         if self.crf is not None:
             return self.crf.decode(scores, mask)
         best = scores.argmax(-1).tolist()                                                  # (B, T)

@@ -54,17 +54,19 @@ class TagEvaluation(Evaluation):
 
     def summary(self) -> str:
         m = self.metrics
+        bias = f" (O offset {m['o_bias']:g})" if m.get("o_bias") else ""
         return (f"val {self.loss:.2f} nats/sentence, accuracy {100 * m['accuracy']:.1f}%, "
-                f"P {100 * m['precision']:.1f} R {100 * m['recall']:.1f} F1 {100 * m['f1']:.1f}")
+                f"P {100 * m['precision']:.1f} R {100 * m['recall']:.1f} F1 {100 * m['f1']:.1f}{bias}")
 
 
-def tag_split(model: Tagger, data: Encoded, tag_names: list[str], device: torch.device,
-              dtype: torch.dtype = torch.float32, on_progress: Callable[[float], None] | None = None):
-    """(predicted tag names per sentence, summed loss or nan when the split has no tags), model in eval mode."""
+BIAS_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0)   # O-score offsets tried on the validation split
+
+
+def _scored(model: Tagger, data: Encoded, device: torch.device, dtype: torch.dtype, on_progress=None):
+    """Emission scores of every batch of a split, (batch, scores (B, T, K), mask), and the summed loss."""
     was_training = model.training
     model.eval()
-    pred: list = [None] * len(data)
-    total = 0.0
+    out, total = [], 0.0
     batches = eval_batches(data.lengths, EVAL_BATCH)
     with torch.no_grad():
         for k, index in enumerate(batches):
@@ -78,22 +80,48 @@ def tag_split(model: Tagger, data: Encoded, tag_names: list[str], device: torch.
                 else:
                     ce = torch.nn.functional.cross_entropy(scores.transpose(1, 2), batch.tags, reduction="none")
                     total += float((ce * mask).sum())
-            for i, ids in zip(index, model.decode(batch, scores, mask)):
-                pred[i] = [tag_names[j] for j in ids]
+            out.append((batch, scores, mask))
             if on_progress is not None:
                 on_progress((k + 1) / len(batches))
     model.train(was_training)
-    return pred, (total if data.tags is not None else float("nan"))
+    return out, (total if data.tags is not None else float("nan"))
+
+
+def _decode(model: Tagger, scored, n: int, tag_names: list[str], bias: float) -> list[list[str]]:
+    pred: list = [None] * n
+    with torch.no_grad():
+        for batch, scores, mask in scored:
+            for i, ids in zip(batch.index, model.decode(batch, scores, mask, bias)):
+                pred[i] = [tag_names[j] for j in ids]
+    return pred
+
+
+def tag_split(model: Tagger, data: Encoded, tag_names: list[str], device: torch.device,
+              dtype: torch.dtype = torch.float32, on_progress: Callable[[float], None] | None = None):
+    """(predicted tag names per sentence, summed loss or nan when the split has no tags), model in eval mode."""
+    scored, total = _scored(model, data, device, dtype, on_progress)
+    return _decode(model, scored, len(data), tag_names, float(model.o_bias)), total
 
 
 def evaluate_split(model: Tagger, data: Encoded, gold: list[list[str]], tag_names: list[str],
                    device: torch.device, dtype: torch.dtype = torch.float32, chunked: bool | None = None,
-                   on_progress=None) -> TagEvaluation:
-    """Tag a split and score it against its gold tags."""
-    pred, total = tag_split(model, data, tag_names, device, dtype, on_progress)
+                   on_progress=None, tune: bool = False) -> TagEvaluation:
+    """Tag a split and score it against its gold tags. tune: try the O offsets of BIAS_GRID (entity tag
+    sets only), keep the one of the best F1 in model.o_bias (saved with the weights) and report its scores."""
     chunked = is_chunked(tag_names) if chunked is None else chunked
-    s = score(gold, pred, chunked)
+    scored, total = _scored(model, data, device, dtype, on_progress)
+    grid = BIAS_GRID if tune and chunked and model.cfg.outside >= 0 else (float(model.o_bias),)
+    best = None
+    for bias in grid:
+        s = score(gold, _decode(model, scored, len(data), tag_names, bias), chunked)
+        if best is None or s["f1"] > best[1]["f1"]:
+            best = (bias, s)
+    bias, s = best
+    if tune:
+        model.o_bias.fill_(bias)
     metrics = {k: s[k] for k in ("accuracy", "precision", "recall", "f1")}
+    if model.cfg.outside >= 0:
+        metrics["o_bias"] = bias
     return TagEvaluation(loss=total / max(len(data), 1), n=len(data), metrics=metrics, chunked=chunked,
                          per_type=s["per_type"])
 
@@ -128,7 +156,7 @@ class TagTask(Task):
 
     def evaluate(self, device, dtype, on_progress=None) -> TagEvaluation:
         return evaluate_split(self.model, self.val_data, self.val_gold, self.vocabs.tags.names, device, dtype,
-                              self.chunked, on_progress)
+                              self.chunked, on_progress, tune=not self.cfg.no_o_bias)
 
     def estimate_eval_seconds(self, device, dtype) -> float:
         """Time the tagging of the first 128 validation sentences (no random numbers drawn) and scale."""

@@ -51,6 +51,11 @@ class TagConfig(LoopConfig):
     head_dropout: float = setting(0.5, "dropout before the output layer")
     char_dropout: float = setting(0.25, "dropout on the character embeddings")
 
+    no_o_bias: bool = setting(False, "decode with the plain scores. By default each evaluation picks the offset "
+                              "(0 to 4) subtracted from the O tag's score that gives the best validation entity F1 "
+                              "and keeps it with the weights: entities are rare, so the plain argmax or Viterbi "
+                              "path under-predicts them")
+
     def __post_init__(self):
         super().__post_init__()
         require(isinstance(self.batch_size, int) and 0 < self.batch_size <= 65536,
@@ -75,7 +80,8 @@ class TagConfig(LoopConfig):
         chars = CharConfig(kind=self.char, vocab_size=vocabs.chars.size, embed=self.char_embed,
                            features=self.char_features, dropout=self.char_dropout)
         cfg = TaggerConfig(enc, chars, num_tags=len(vocabs.tags), shapes=len(SHAPES) if self.shape_embed else 0,
-                           shape_embed=self.shape_embed or 8, head_dropout=self.head_dropout, crf=self.crf)
+                           shape_embed=self.shape_embed or 8, head_dropout=self.head_dropout, crf=self.crf,
+                           outside=vocabs.tags.index.get("O", -1))
         enc.check()
         chars.check()
         return cfg

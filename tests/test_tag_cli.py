@@ -1,0 +1,109 @@
+"""`rnnlab tag train|eval|predict` end to end on small files: outputs, resume, and bad input (exit 2, one line)."""
+import json
+
+import pytest
+from safetensors.torch import load_file
+
+from rnnlab.cli import main
+from tests.test_tag_model import CITIES, synthetic
+
+SMALL = ["--embed", "16", "--hidden", "16", "--char-embed", "8", "--char-features", "16", "--batch-size", "16",
+         "--lr", "0.01", "--warmup-steps", "1", "--eval-every", "10", "--no-progress"]
+
+
+def _write(path, tagged):
+    path.write_text("\n\n".join("\n".join(f"{w}\t{t}" for w, t in zip(ws, ts))
+                                for ws, ts in zip(tagged.tokens, tagged.tags)) + "\n")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("conll")
+    return {"train": _write(d / "train.conll", synthetic(160, 1)),
+            "val": _write(d / "dev.conll", synthetic(40, 2, names=["Marta", "Nils", "Olga", "Pavel"])),
+            "test": _write(d / "test.conll", synthetic(40, 3, names=["Quinn", "Rosa", "Sven"], cities=CITIES)),
+            "dir": d}
+
+
+@pytest.fixture(scope="module")
+def run(files):
+    out = str(files["dir"] / "run")
+    code = main(["tag", "train", "--data", files["train"], "--val", files["val"], "--test", files["test"],
+                 "--out", out, "--max-steps", "40", "--crf", *SMALL])
+    assert code == 0
+    return out
+
+
+def test_train_writes_a_run_and_scores_best(run, capsys):
+    rows = [json.loads(x) for x in open(f"{run}/metrics.jsonl")]
+    assert [r["step"] for r in rows] == [10, 20, 30, 40] and all("val_f1" in r for r in rows)
+    meta = json.load(open(f"{run}/best/config.json"))
+    assert meta["task"] == "tag" and meta["model"]["crf"] is True and meta["train"]["max_steps"] == 40
+
+
+def test_eval_json_is_the_test_split(run, files, capsys):
+    assert main(["tag", "eval", run, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"accuracy", "precision", "recall", "f1", "per_type", "n_sentences"} <= set(out)
+    assert out["n_sentences"] == 40 and out["split"] == "test" and set(out["per_type"]) == {"person", "location"}
+    assert out["f1"] > 0.8
+    assert main(["tag", "eval", run, "--json", "--data", files["val"]]) == 0
+    assert json.loads(capsys.readouterr().out)["split"] == files["val"]
+
+
+def test_predict_lists_tags_and_entities(run, capsys):
+    assert main(["tag", "predict", run, "i met Quinn Rosa in Lima today", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tokens"] == ["i", "met", "Quinn", "Rosa", "in", "Lima", "today"]
+    assert {"text": "Lima", "type": "location", "start": 5, "end": 6} in out["entities"]
+    assert main(["tag", "predict", run, "i met Quinn in Lima today"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("i/O met/O Quinn/B-person") and "entities: " in text
+
+
+def test_resume_equals_one_run(files, tmp_path):
+    common = ["--data", files["train"], "--val", files["val"], *SMALL, "--seed", "3"]
+    assert main(["tag", "train", *common, "--out", str(tmp_path / "one"), "--max-steps", "20",
+                 "--lr-decay-steps", "20"]) == 0
+    assert main(["tag", "train", *common, "--out", str(tmp_path / "two"), "--max-steps", "10",
+                 "--lr-decay-steps", "20"]) == 0
+    assert main(["tag", "train", "--resume", str(tmp_path / "two"), "--max-steps", "20", "--no-progress"]) == 0
+    a, b = (load_file(str(tmp_path / r / "last" / "model.safetensors")) for r in ("one", "two"))
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+
+
+def _error(capsys, argv) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err
+    return err
+
+
+def test_bad_input_is_one_line_exit_2(run, files, tmp_path, capsys):
+    bad = tmp_path / "bad.conll"
+    bad.write_text("a\tO\nb\n")
+    assert "line 2" in _error(capsys, ["tag", "train", "--data", str(bad), "--out", str(tmp_path / "x")])
+    (tmp_path / "empty.conll").write_text("")
+    assert "empty" in _error(capsys, ["tag", "train", "--data", str(tmp_path / "empty.conll"),
+                                      "--out", str(tmp_path / "y")])
+    other = tmp_path / "other.conll"
+    other.write_text("Anna\tB-PER\nsings\tO\n")
+    assert "never saw: 'B-PER'" in _error(capsys, ["tag", "eval", run, "--data", str(other)])
+    assert "empty" in _error(capsys, ["tag", "predict", run, "   "])
+    assert "not an rnnlab run" in _error(capsys, ["tag", "eval", str(tmp_path)])
+    assert "--char" in _error(capsys, ["tag", "train", "--data", files["train"], "--char", "rnn",
+                                       "--out", str(tmp_path / "z")])
+    assert not (tmp_path / "z").exists()
+
+
+def test_plain_tags_train_and_eval(files, tmp_path, capsys):
+    d = synthetic(60, 5)
+    pos = _write(tmp_path / "pos.conll", type(d)(d.tokens, [["PRP", "VBD"] + ["NNP"] * (len(s) - 5) + ["IN", "NNP", "NN"]
+                                                            for s in d.tokens]))
+    assert main(["tag", "train", "--data", pos, "--out", str(tmp_path / "pos"), "--max-steps", "20", *SMALL]) == 0
+    assert main(["tag", "eval", str(tmp_path / "pos"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["scheme"] == "plain" and out["split"] == "val" and out["n_sentences"] == 6 and out["accuracy"] > 0.5
+    assert main(["tag", "predict", str(tmp_path / "pos"), "i met Anna in Oslo"]) == 0
+    assert "entities" not in capsys.readouterr().out
