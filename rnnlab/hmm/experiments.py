@@ -2,27 +2,14 @@
 from __future__ import annotations
 
 import re
-import string
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import require
 from ..reports import pyplot, save_figure
+from .alphabet import LETTERS, letters_only
 from .model import DiscreteHMM
-
-LETTERS = string.ascii_lowercase + " "
-
-
-def letters_only(text: str) -> np.ndarray:
-    """Lower-case a-z plus space (every other run of characters becomes one space) -> symbols 0..26."""
-    lut = np.full(0x110000 if max(map(ord, text), default=0) > 255 else 256, 26, dtype=np.int64)
-    for i, c in enumerate(string.ascii_lowercase):
-        lut[ord(c)] = lut[ord(c.upper())] = i
-    codes = lut[np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)]
-    keep = np.ones(len(codes), bool)
-    keep[1:] = ~((codes[1:] == 26) & (codes[:-1] == 26))        # collapse runs of spaces
-    return codes[keep]
 
 
 SPEAKER_LABEL = re.compile(r"(?m)^[A-Z][A-Za-z '-]*:\n")   # "ROMEO:" alone on a line, in plays

@@ -15,7 +15,7 @@ from ..checkpoint import write_atomically
 from ..errors import RnnlabError, require
 from ..text.corpus import load_corpus
 from ..text.vocab import CharVocab, vocab_from_dict
-from .experiments import LETTERS, letters_only
+from .alphabet import LETTERS, letters_only
 from .model import DiscreteHMM
 
 HMM_FORMAT = 1

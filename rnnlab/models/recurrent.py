@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..esn.init import scaled_to_radius
+from ..spectral import sparse_uniform_torch
 from .cells import CELLS, STATE_PARTS
 
 _TORCH_MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -53,7 +53,7 @@ class Recurrent(nn.Module):
         for k in range(self.num_layers):
             W_hh = self.layer_weights(k)[1]                                   # (G*H, H)
             for g in range(W_hh.shape[0] // H):
-                W_hh[g * H:(g + 1) * H] = _esn_block(H, density, radius).to(W_hh.dtype)
+                W_hh[g * H:(g + 1) * H] = sparse_uniform_torch(H, density, radius).to(W_hh.dtype)
 
     @torch.no_grad()
     def _init_forget_bias(self, value: float) -> None:
@@ -99,11 +99,3 @@ class Recurrent(nn.Module):
             h, s = cell(x[:, t], s, w)                                    # (B, H)
             outputs.append(h)
         return torch.stack(outputs, dim=1), tuple(part[None] for part in s)
-
-
-
-def _esn_block(H: int, density: float, radius: float) -> Tensor:
-    """(H, H) uniform(-1, 1) weights, a `density` fraction non-zero, scaled to spectral radius `radius`,
-    drawn from torch's RNG (the same rule as the echo state networks' reservoirs)."""
-    draw = lambda keep: ((torch.rand(H, H) * 2 - 1) * (torch.rand(H, H) < keep)).double().numpy()  # noqa: E731
-    return torch.from_numpy(scaled_to_radius(draw, density, radius))
