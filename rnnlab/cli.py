@@ -106,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .hmm.cli import add_parser as add_hmm
     add_hmm(sub, Parser)
     add_esn(sub, Parser)
+    from .tag_cli import add_parser as add_tag
+    add_tag(sub, Parser)
+    from .classify_cli import add_parser as add_classify
+    from .embed_cli import add_parser as add_embed
+    add_classify(sub, Parser)
+    add_embed(sub, Parser)
 
     toy = sub.add_parser("toy", help="the lectures' toy problems").add_subparsers(dest="toy", required=True,
                                                                                  parser_class=Parser)
@@ -248,9 +254,24 @@ def cmd_esn(args) -> int:
     return run(args)
 
 
+def cmd_tag(args) -> int:
+    from .tag_cli import run
+    return run(args)
+
+
+def cmd_classify(args) -> int:
+    from .classify_cli import run
+    return run(args)
+
+
+def cmd_embed(args) -> int:
+    from .embed_cli import run
+    return run(args)
+
+
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "datasets": cmd_datasets,
             "gradcheck": cmd_gradcheck, "gradflow": cmd_gradflow, "toy": cmd_toy, "hmm": cmd_hmm,
-            "esn": cmd_esn}
+            "esn": cmd_esn, "tag": cmd_tag, "classify": cmd_classify, "embed": cmd_embed}
 
 
 
