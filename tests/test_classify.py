@@ -18,6 +18,16 @@ TINY = dict(embed=16, hidden=16, batch_size=16, lr=1e-2, warmup_steps=5, eval_ev
             input_dropout=0.0, word_dropout=0.0, head_dropout=0.0, device="cpu", dtype="float32")
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: these models are tiny, and a second spinning thread on a busy 2-core machine made
+    every backward pass 10x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     """400 label<TAB>text lines: 'good' makes a sentence pos, 'bad' neg, among 40 filler words."""
@@ -133,3 +143,32 @@ def test_embeddings_file_sets_width_and_counts_found_words(toy, tmp_path):
     assert emb.shape[1] == 4 and not emb.requires_grad
     assert emb[task.vocab.index["bad"]].tolist() == [-1, 0, 0, 0]
     assert "2 of 42 words found" in said[0]
+
+
+def test_ngram_term_is_a_scaled_bag_of_ngrams():
+    from rnnlab.models.classifier import Classifier, ClassifierConfig
+    from rnnlab.models.encoder import EncoderConfig
+    from rnnlab.tasks.classify_data import word_ngrams
+    assert word_ngrams(["a", "b", "c"], 2) == ["a", "b", "c", "a b", "b c"]
+    torch.manual_seed(0)
+    model = Classifier(ClassifierConfig(EncoderConfig(vocab_size=10, embed=4, hidden=3), ("max",), 2,
+                                        ngram_vocab=8)).eval()
+    with torch.no_grad():
+        model.ngrams.weight.normal_()
+    tokens, lengths = torch.tensor([[2, 3, 4]]), torch.tensor([3])
+    plain = model(tokens, lengths)
+    grams = torch.tensor([[5, 7, 2, 0, 0]])                               # three n-grams, padded
+    w = model.ngrams.weight
+    expect = plain + model.cfg.ngram_scale * (w[5] + w[7] + w[2]) / 3 ** 0.5
+    torch.testing.assert_close(model(tokens, lengths, grams), expect)
+    torch.testing.assert_close(model(tokens, lengths, grams[:, :3]), expect)   # padding changes nothing
+
+
+def test_ngram_run_predicts_and_evaluates(toy, tmp_path, capsys):
+    out = tmp_path / "ng"
+    r = classify_run.train(ClassifyConfig(data=str(toy), out=str(out), max_steps=30, ngrams=2, **TINY),
+                           progress=False, say=lambda m: None)
+    clf = classify_run.load(out, "cpu")
+    assert clf.gram_vocab is not None and clf.model.ngrams.weight.shape[0] == clf.gram_vocab.size
+    assert classify_run.evaluate(clf)["accuracy"] == pytest.approx(r.best.metrics["accuracy"])
+    assert classify_run.predict(clf, "w3 bad w4")["label"] == "neg"

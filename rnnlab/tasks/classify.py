@@ -47,10 +47,19 @@ class ClassifyEvaluation(Evaluation):
     per_class: dict = field(default_factory=dict)
 
 
+def gram_batch(grams: list[np.ndarray] | None, index: np.ndarray) -> torch.Tensor | None:
+    """(B, G) n-gram ids of the sentences at `index`, padded with PAD (None without n-grams)."""
+    if grams is None:
+        return None
+    return pad_batch([grams[i] for i in index]).tokens                     # (B, G)
+
+
 @torch.no_grad()
 def predict_proba(model: Classifier, ids: list[np.ndarray], device: torch.device, dtype: torch.dtype = torch.float32,
-                  batch_size: int = 256, on_progress: Callable[[float], None] | None = None) -> np.ndarray:
-    """(N, C) class probabilities of id sequences, in their order (eval mode, batches sorted by length)."""
+                  batch_size: int = 256, on_progress: Callable[[float], None] | None = None,
+                  grams: list[np.ndarray] | None = None) -> np.ndarray:
+    """(N, C) class probabilities of id sequences (and their n-gram ids), in their order (eval mode, batches
+    sorted by length)."""
     was_training = model.training
     model.eval()
     lengths = np.array([max(len(s), 1) for s in ids])
@@ -59,7 +68,8 @@ def predict_proba(model: Classifier, ids: list[np.ndarray], device: torch.device
     for j, index in enumerate(batches):
         batch = pad_batch([ids[i] for i in index], index).to(device)
         with autocast(device, dtype):
-            logits = model(batch.tokens, batch.lengths)                        # (B, C)
+            g = gram_batch(grams, index)
+            logits = model(batch.tokens, batch.lengths, None if g is None else g.to(device))   # (B, C)
         probs[index] = logits.float().softmax(-1).cpu().numpy()
         if on_progress:
             on_progress((j + 1) / len(batches))
@@ -70,7 +80,7 @@ def predict_proba(model: Classifier, ids: list[np.ndarray], device: torch.device
 def score(model: Classifier, split: Split, names: list[str], device: torch.device, dtype: torch.dtype = torch.float32,
           batch_size: int = 256, on_progress=None) -> ClassifyEvaluation:
     """Loss, accuracy, macro F1 and per-class figures of `model` on a split."""
-    probs = predict_proba(model, split.ids, device, dtype, batch_size, on_progress)
+    probs = predict_proba(model, split.ids, device, dtype, batch_size, on_progress, split.grams)
     picked = probs[np.arange(len(split)), split.y]
     loss = float(-np.mean(np.log(np.maximum(picked, 1e-45))))
     m = classification_metrics(split.y, probs.argmax(1), names)
@@ -83,8 +93,10 @@ class ClassifyTask(Task):
     unit = "sentence"
 
     def __init__(self, model: Classifier, train: Split, val: Split, vocab: TokenVocab, labels: LabelSet,
-                 batch_size: int = 32, seed: int = 0, batching: str = "bucket", label_smoothing: float = 0.0):
+                 batch_size: int = 32, seed: int = 0, batching: str = "bucket", label_smoothing: float = 0.0,
+                 gram_vocab: TokenVocab | None = None):
         self.model, self.train, self.val, self.vocab, self.labels = model, train, val, vocab, labels
+        self.gram_vocab = gram_vocab
         self.batch_size, self.seed, self.batching, self.label_smoothing = batch_size, seed, batching, label_smoothing
         self.plan = EpochPlan(train.lengths, batch_size, seed, mode="shuffle" if batching == "pad-max" else batching)
         self.pad_width = int(max(train.lengths.max(), 1)) if batching == "pad-max" else None
@@ -100,8 +112,9 @@ class ClassifyTask(Task):
 
     def train_loss(self, step: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, int]:
         batch = self.batch(step).to(device)
+        g = gram_batch(self.train.grams, batch.index)
         with autocast(device, dtype):
-            logits = self.model(batch.tokens, batch.lengths)                   # (B, C)
+            logits = self.model(batch.tokens, batch.lengths, None if g is None else g.to(device))   # (B, C)
         y = self._y[batch.index].to(device)                                     # (B,)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing)
         return loss, len(batch.index)
@@ -110,5 +123,8 @@ class ClassifyTask(Task):
         return score(self.model, self.val, self.labels.names, device, dtype, on_progress=on_progress)
 
     def checkpoint_sections(self) -> dict:
-        return {"task": self.name, "model": self.model.cfg.to_dict(), "vocab": self.vocab.to_dict(),
-                "labels": self.labels.to_dict()}
+        sections = {"task": self.name, "model": self.model.cfg.to_dict(), "vocab": self.vocab.to_dict(),
+                    "labels": self.labels.to_dict()}
+        if self.gram_vocab is not None:
+            sections["ngrams"] = self.gram_vocab.to_dict()
+        return sections

@@ -56,6 +56,9 @@ class ClassifyConfig(LoopConfig):
     weight_drop: float = setting(0.0, "recurrent dropout: DropConnect on the hidden-to-hidden weights")
     head_dropout: float = setting(0.5, "dropout on the pooled vector before the output layer")
     label_smoothing: float = setting(0.0, "cross-entropy label smoothing")
+    ngrams: int = setting(0, "add a linear bag-of-n-grams term to the logits (word 1..N-grams of the training "
+                          "split, trained jointly: a wide-and-deep model); 0 off")
+    ngram_dropout: float = setting(0.0, "fraction of a training sentence's n-grams dropped (with --ngrams)")
     embeddings: Optional[str] = setting(None, "pretrained word vectors (GloVe or word2vec text format) for the "
                                         "embedding table; words it lacks start random (a line counts them)",
                                         metavar="FILE")
@@ -73,7 +76,8 @@ class ClassifyConfig(LoopConfig):
             require(v > 0, f"--{name.replace('_', '-')} must be positive, got {v}", f"pass e.g. --{name} 1")
         require(self.folds is None or self.folds >= 2, f"--folds must be at least 2, got {self.folds}",
                 "pass e.g. --folds 10")
-        for name in ("head_dropout", "label_smoothing"):
+        require(0 <= self.ngrams <= 5, f"--ngrams must be in 0..5, got {self.ngrams}", "pass e.g. --ngrams 2")
+        for name in ("head_dropout", "label_smoothing", "ngram_dropout"):
             v = getattr(self, name)
             require(0.0 <= v < 1.0, f"--{name.replace('_', '-')} must be in [0, 1), got {v}", "pass e.g. 0.1")
         require(not (self.embeddings and self.encoder_from), "--embeddings and --encoder-from both set the "
@@ -85,7 +89,8 @@ class ClassifyConfig(LoopConfig):
     def pool_kinds(self) -> tuple[str, ...]:
         return tuple(p.strip() for p in self.pool.split(",") if p.strip())
 
-    def classifier_config(self, vocab_size: int, n_classes: int, lm: dict | None = None, embed: int | None = None):
+    def classifier_config(self, vocab_size: int, n_classes: int, lm: dict | None = None, embed: int | None = None,
+                          ngram_vocab: int = 0):
         """The ClassifierConfig of these settings; `lm` (encoder_from.lm_encoder_settings) fixes the shape,
         `embed` the width of --embeddings."""
         from ..models.classifier import ClassifierConfig
@@ -106,4 +111,4 @@ class ClassifyConfig(LoopConfig):
                             word_dropout=self.word_dropout, weight_drop=self.weight_drop, packed=not self.unpacked,
                             **shape)
         enc.check()
-        return ClassifierConfig(enc, self.pool_kinds, n_classes, self.head_dropout)
+        return ClassifierConfig(enc, self.pool_kinds, n_classes, self.head_dropout, ngram_vocab, self.ngram_dropout)

@@ -26,7 +26,7 @@ from ..text.label_vocab import LabelSet, TokenVocab
 from ..text.labelled import Labelled, load_labelled, polarity_files, tokenize
 from .classify import ClassifyEvaluation, ClassifyTask, classification_metrics, predict_proba, score
 from .classify_config import ClassifyConfig
-from .classify_data import Split, encode, holdout, kfold, prepare, tokenize_all
+from .classify_data import Split, encode, holdout, kfold, prepare, tokenize_all, word_ngrams
 
 Say = Callable[[str], None]
 
@@ -61,16 +61,16 @@ def _with_horizon(cfg: ClassifyConfig, steps_per_epoch: int) -> ClassifyConfig:
 
 
 def build_task(cfg: ClassifyConfig, data: Labelled, train_idx, val_idx, say: Say = _stderr,
-               model: Classifier | None = None, vocab: TokenVocab | None = None,
-               labels: LabelSet | None = None) -> ClassifyTask:
-    """Vocabulary and labels from the training positions (or the saved ones), the model (fresh, or given)."""
+               model: Classifier | None = None, vocab: TokenVocab | None = None, labels: LabelSet | None = None,
+               gram_vocab: TokenVocab | None = None) -> ClassifyTask:
+    """Vocabularies and labels from the training positions (or the saved ones), the model (fresh, or given)."""
     tokens = tokenize_all(data, cfg.tokenizer, not cfg.cased)
     if vocab is None:
-        vocab, labels, train, val = prepare(data, train_idx, val_idx, cfg.tokenizer, not cfg.cased, cfg.min_count,
-                                            cfg.max_len, tokens)
+        vocab, labels, train, val, gram_vocab = prepare(data, train_idx, val_idx, cfg.tokenizer, not cfg.cased,
+                                                        cfg.min_count, cfg.max_len, tokens, cfg.ngrams)
     else:
-        train = encode(tokens, data.labels, train_idx, vocab, labels, data.source, cfg.max_len)
-        val = encode(tokens, data.labels, val_idx, vocab, labels, data.source, cfg.max_len)
+        train = encode(tokens, data.labels, train_idx, vocab, labels, data.source, cfg.max_len, gram_vocab, cfg.ngrams)
+        val = encode(tokens, data.labels, val_idx, vocab, labels, data.source, cfg.max_len, gram_vocab, cfg.ngrams)
     if model is None:
         torch.manual_seed(cfg.seed)
         lm = width = None
@@ -80,7 +80,8 @@ def build_task(cfg: ClassifyConfig, data: Labelled, train_idx, val_idx, say: Say
         if cfg.embeddings:
             from ..models.pretrained import vectors_width
             width = vectors_width(cfg.embeddings)
-        model = Classifier(cfg.classifier_config(vocab.size, len(labels), lm, width))
+        model = Classifier(cfg.classifier_config(vocab.size, len(labels), lm, width,
+                                                 gram_vocab.size if gram_vocab is not None else 0))
         if cfg.encoder_from:
             from .encoder_from import init_encoder_from
             init_encoder_from(model.encoder, vocab.tokens, cfg.tokenizer, cfg.encoder_from, say)
@@ -88,7 +89,7 @@ def build_task(cfg: ClassifyConfig, data: Labelled, train_idx, val_idx, say: Say
             from ..models.pretrained import load_pretrained
             load_pretrained(model.encoder.embed, vocab.tokens, cfg.embeddings, cfg.freeze_embeddings, say=say)
     return ClassifyTask(model, train, val, vocab, labels, cfg.batch_size, cfg.seed, cfg.batching,
-                        cfg.label_smoothing)
+                        cfg.label_smoothing, gram_vocab)
 
 
 @dataclass
@@ -174,7 +175,7 @@ def resume(run: str | Path, overrides: dict | None = None, progress: bool = True
         model = Classifier(ClassifierConfig.from_dict(meta["model"]))
         checkpoint.load_weights_into(model, ckpt)
         task = build_task(cfg, data, *_held_out(run_dir, meta, len(data), cfg), say, model,
-                          TokenVocab.from_dict(meta["vocab"]), LabelSet.from_dict(meta["labels"]))
+                          TokenVocab.from_dict(meta["vocab"]), LabelSet.from_dict(meta["labels"]), _grams(meta))
         spe = task.steps_per_epoch
         derived = _with_horizon(saved.replace(lr_decay_steps=None), spe).lr_decay_steps == saved.lr_decay_steps
         if derived and {"max_epochs", "max_steps"} & set(overrides) and "lr_decay_steps" not in overrides:
@@ -203,6 +204,10 @@ def cross_validate(cfg: ClassifyConfig, progress: bool = True, say: Say = _stder
             "mean_macro_f1": float(np.mean([r["macro_f1"] for r in rows])), "n": int(len(data))}
 
 
+def _grams(meta: dict) -> TokenVocab | None:
+    return TokenVocab.from_dict(meta["ngrams"]) if isinstance(meta.get("ngrams"), dict) else None
+
+
 @dataclass
 class LoadedClassifier:
     path: Path
@@ -212,6 +217,7 @@ class LoadedClassifier:
     cfg: ClassifyConfig
     meta: dict
     device: torch.device
+    gram_vocab: TokenVocab | None = None
 
 
 def load(run: str | Path, device: str = "auto", which: str = "best") -> LoadedClassifier:
@@ -222,7 +228,15 @@ def load(run: str | Path, device: str = "auto", which: str = "best") -> LoadedCl
     model = Classifier(ClassifierConfig.from_dict(meta["model"]))
     checkpoint.load_weights_into(model, ckpt)
     return LoadedClassifier(ckpt, model.to(dev).eval(), TokenVocab.from_dict(meta["vocab"]),
-                            LabelSet.from_dict(meta["labels"]), ClassifyConfig.from_dict(meta["train"]), meta, dev)
+                            LabelSet.from_dict(meta["labels"]), ClassifyConfig.from_dict(meta["train"]), meta, dev,
+                            _grams(meta))
+
+
+def encode_split(clf: LoadedClassifier, data: Labelled, index, source: str = "the data") -> Split:
+    """The sentences of `data` at `index` as the run encodes them (its tokenizer and vocabularies)."""
+    tokens = tokenize_all(data, clf.cfg.tokenizer, not clf.cfg.cased)
+    return encode(tokens, data.labels, np.asarray(index), clf.vocab, clf.labels, source, clf.cfg.max_len,
+                  clf.gram_vocab, clf.cfg.ngrams)
 
 
 def evaluate(clf: LoadedClassifier, data: str | None = None, text_col: str | None = None,
@@ -236,9 +250,7 @@ def evaluate(clf: LoadedClassifier, data: str | None = None, text_col: str | Non
     else:
         labelled, which = _source_data(clf.meta, cfg, run_dir), "held-out"
         index = _held_out(run_dir, clf.meta, len(labelled), cfg)[1]
-    tokens = tokenize_all(labelled, cfg.tokenizer, not cfg.cased)
-    split = encode(tokens, labelled.labels, index, clf.vocab, clf.labels, which if data else "the held-out split",
-                   cfg.max_len)
+    split = encode_split(clf, labelled, index, which if data else "the held-out split")
     ev = score(clf.model, split, clf.labels.names, clf.device)
     return {**ev.metrics, "n": ev.n, "per_class": ev.per_class, "loss": ev.loss, "split": which}
 
@@ -250,7 +262,11 @@ def predict(clf: LoadedClassifier, text: str) -> dict:
     tokens = tokenize(text, cfg.tokenizer, not cfg.cased)[:cfg.max_len]
     require(len(tokens) > 0, f"the sentence has no tokens under --tokenizer {cfg.tokenizer}", "give some words")
     ids = clf.vocab.encode(tokens)
-    probs = predict_proba(clf.model, [ids], clf.device)[0]
+    grams = None
+    if clf.gram_vocab is not None:
+        g = clf.gram_vocab.encode(word_ngrams(tokens, cfg.ngrams))
+        grams = [g[g > 1]]
+    probs = predict_proba(clf.model, [ids], clf.device, grams=grams)[0]
     return {"label": clf.labels.names[int(probs.argmax())],
             "probabilities": {n: float(p) for n, p in zip(clf.labels.names, probs)},
             "tokens": tokens, "unknown": int(np.sum(ids == 1))}
