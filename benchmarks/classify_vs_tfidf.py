@@ -79,7 +79,10 @@ def main() -> None:
     ap.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="ClassifyConfig fields to change")
     ap.add_argument("--peer-only", action="store_true")
     ap.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1: a shared machine)")
     args = ap.parse_args()
+    import torch
+    torch.set_num_threads(args.threads)
     data = load_labelled("rt-polarity")
     folds = kfold(len(data), args.folds, args.seed)
     changes = {k: _value(v) for k, v in (s.split("=", 1) for s in args.set)}

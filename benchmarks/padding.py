@@ -32,7 +32,10 @@ def main() -> None:
     ap.add_argument("--epochs", type=float, default=2)
     ap.add_argument("--ways", nargs="+", default=list(WAYS), choices=list(WAYS))
     ap.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="ClassifyConfig fields to change")
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1: a shared machine)")
     args = ap.parse_args()
+    import torch
+    torch.set_num_threads(args.threads)
     changes = {}
     for item in args.set:
         k, v = item.split("=", 1)

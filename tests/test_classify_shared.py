@@ -1,4 +1,6 @@
 """Shared pieces for labelled sequences: readers, vocabularies, batches, encoder, pooling, vectors, neighbours."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -261,3 +263,12 @@ def test_neighbors_from_a_language_model_run(tmp_path):
     w = table / np.linalg.norm(table, axis=1, keepdims=True)
     expect = sorted(((float(w[4] @ w[i]), tokens[i]) for i in range(4)), reverse=True)
     assert [t for t, _ in found] == [t for _, t in expect]
+
+
+def test_embed_neighbors_command(tmp_path, capsys):
+    from rnnlab.cli import main
+    assert main(["embed", "neighbors", str(_vectors(tmp_path)), "car", "-k", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["word"] == "car" and [t for t, _ in out["neighbors"]] == ["bus"]
+    assert main(["embed", "neighbors", str(_vectors(tmp_path)), "tram"]) == 2
+    assert "not in the table" in capsys.readouterr().err

@@ -20,7 +20,7 @@ class ClassifyConfig(LoopConfig):
     DEFAULT_STEPS = None
     DEFAULT_MINUTES = 4.5
     DEFAULT_EPOCHS = 4
-    lr: float = setting(2e-3, "peak learning rate (Adam)", resumable=True)
+    lr: float = setting(3e-3, "peak learning rate (Adam)", resumable=True)
     warmup_steps: int = setting(50, "linear warmup steps")
     eval_every: int = setting(200, "steps between validation passes and checkpoints", resumable=True)
     seed: int = setting(1337, "seed for the split, initialisation, batch order and dropout")
@@ -43,8 +43,8 @@ class ClassifyConfig(LoopConfig):
     unpacked: bool = setting(False, "run padded batches through the RNN as they are (padding computed and read "
                              "by the backward direction) instead of as packed sequences")
     model: str = setting("lstm", "recurrent cell of the encoder: lstm, gru or rnn", choices=("lstm", "gru", "rnn"))
-    embed: Optional[int] = setting(None, "word embedding size (default 300, or the width of --embeddings)")
-    hidden: Optional[int] = setting(None, "units per direction (default 128)")
+    embed: Optional[int] = setting(None, "word embedding size (default 128, or the width of --embeddings)")
+    hidden: Optional[int] = setting(None, "units per direction (default 64)")
     layers: Optional[int] = setting(None, "stacked recurrent layers (default 1)")
     unidirectional: bool = setting(False, "read left to right only (default: bidirectional)")
     pool: str = setting("max,mean", "how the per-word outputs become one vector, comma-separated: last, mean, "
@@ -52,12 +52,12 @@ class ClassifyConfig(LoopConfig):
     input_dropout: float = setting(0.25, "locked dropout on the embedded words")
     dropout: float = setting(0.2, "locked dropout between stacked layers")
     word_dropout: float = setting(0.1, "probability of replacing a training word by <unk>")
-    embed_dropout: float = setting(0.0, "probability of zeroing a whole row of the embedding table for a batch")
+    embed_dropout: float = setting(0.2, "probability of zeroing a whole row of the embedding table for a batch")
     weight_drop: float = setting(0.0, "recurrent dropout: DropConnect on the hidden-to-hidden weights")
     head_dropout: float = setting(0.5, "dropout on the pooled vector before the output layer")
     label_smoothing: float = setting(0.0, "cross-entropy label smoothing")
-    ngrams: int = setting(0, "add a linear bag-of-n-grams term to the logits (word 1..N-grams of the training "
-                          "split, trained jointly: a wide-and-deep model); 0 off")
+    ngrams: int = setting(2, "add a linear bag-of-n-grams term to the logits (word 1..N-grams of the training "
+                          "split, trained jointly: a wide-and-deep model); 0: the recurrent model alone")
     ngram_dropout: float = setting(0.0, "fraction of a training sentence's n-grams dropped (with --ngrams)")
     embeddings: Optional[str] = setting(None, "pretrained word vectors (GloVe or word2vec text format) for the "
                                         "embedding table; words it lacks start random (a line counts them)",
@@ -95,7 +95,7 @@ class ClassifyConfig(LoopConfig):
         `embed` the width of --embeddings."""
         from ..models.classifier import ClassifierConfig
         from ..models.encoder import EncoderConfig
-        shape = {"kind": self.model, "embed": self.embed or embed or 300, "hidden": self.hidden or 128,
+        shape = {"kind": self.model, "embed": self.embed or embed or 128, "hidden": self.hidden or 64,
                  "layers": self.layers or 1}
         if lm is not None:
             for key, flag in (("embed", "embed"), ("hidden", "hidden"), ("layers", "layers")):
