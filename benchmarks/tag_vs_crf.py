@@ -1,8 +1,8 @@
 """WNUT-17 entity F1: rnnlab's tagger against a feature CRF (sklearn-crfsuite, L-BFGS), same run.
 
-    python benchmarks/tag_vs_crf.py                 # the peer, then `rnnlab tag train` with the defaults + --crf
-    python benchmarks/tag_vs_crf.py --peer-only     # just the CRF
-    python benchmarks/tag_vs_crf.py --flags "--hidden 300"   # other settings for ours
+    python benchmarks/tag_vs_crf.py                 # the peer, then `rnnlab tag train` with the defaults, then --crf
+    python benchmarks/tag_vs_crf.py --peer-only     # just the feature CRF
+    python benchmarks/tag_vs_crf.py --flags "" --flags "--hidden 300"   # other settings for ours (one run each)
 
 The peer's token features are the usual hand-made ones (sklearn-crfsuite's tutorial, extended): the
 lower-cased word, its 1-3 character prefixes and suffixes, its shape (Xxxx, dd, ...), is-title/upper/
@@ -52,11 +52,11 @@ def run_peer(splits: dict) -> dict:
     import sklearn_crfsuite
     train, dev, test = (read_conll(splits[k]) for k in ("train", "val", "test"))
     feats = lambda d: [[token_features(s, i) for i in range(len(s))] for s in d.tokens]  # noqa: E731
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     crf = sklearn_crfsuite.CRF(algorithm="lbfgs", c1=0.1, c2=0.1, max_iterations=100, all_possible_transitions=True)
     crf.fit(feats(train), train.tags)
-    seconds = time.perf_counter() - start
-    return {"name": "sklearn-crfsuite (L-BFGS, c1=c2=0.1, 100 iterations)", "seconds": seconds,
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"name": "sklearn-crfsuite (L-BFGS, c1=c2=0.1, 100 iterations)", "seconds": seconds, "cpu": cpu,
             "dev": score(dev.tags, crf.predict(feats(dev))), "test": score(test.tags, crf.predict(feats(test)))}
 
 
@@ -68,25 +68,27 @@ def run_ours(flags: str, out: str) -> dict:
     from rnnlab.config import budget_overrides
     args = build_parser().parse_args(["tag", "train", "--data", "wnut17", "--out", out, *shlex.split(flags)])
     cfg = TagConfig(**budget_overrides(given(args, TagConfig), TagConfig))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = tag_run.train(cfg, progress=False, say=lambda m: print(m, file=sys.stderr))
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     as_score = lambda ev: {**ev.metrics}  # noqa: E731
-    return {"name": f"rnnlab tag train {flags}".strip(), "seconds": seconds, "dev": as_score(result.val),
+    return {"name": f"rnnlab tag train {flags}".strip(), "seconds": seconds, "cpu": cpu, "dev": as_score(result.val),
             "test": as_score(result.test), "steps": result.run.steps, "best_step": result.run.best_step}
 
 
 def line(r: dict) -> str:
     f = lambda s: f"{100 * s['precision']:5.1f} {100 * s['recall']:5.1f} {100 * s['f1']:5.1f}"  # noqa: E731
-    return f"{r['name'][:58]:58s} {f(r['dev'])}   {f(r['test'])}   {r['seconds'] / 60:5.1f} min"
+    return (f"{r['name'][:58]:58s} {f(r['dev'])}   {f(r['test'])}   {r['seconds'] / 60:5.1f} min wall, "
+            f"{r['cpu'] / 60:5.1f} min CPU")
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--peer-only", action="store_true", help="run only sklearn-crfsuite")
     p.add_argument("--ours-only", action="store_true", help="run only rnnlab's tagger")
-    p.add_argument("--flags", default="--crf", help="flags of `rnnlab tag train` for ours (default --crf)")
-    p.add_argument("--out", default=None, help="run directory for ours (default: a temporary one)")
+    p.add_argument("--flags", action="append", help="flags of one `rnnlab tag train` run of ours (repeatable; "
+                   "default: the defaults, then --crf)")
+    p.add_argument("--out", default=None, help="folder for our runs (run0, run1, ...; default: a temporary one)")
     args = p.parse_args()
     splits = resolve_splits("wnut17")
     rows = []
@@ -94,15 +96,18 @@ def main() -> int:
         rows.append(run_peer(splits))
         print(line(rows[-1]), flush=True)
     if not args.peer_only:
-        out = args.out or os.path.join(tempfile.mkdtemp(prefix="tag_vs_crf-"), "run")
-        rows.append(run_ours(args.flags, out))
+        for k, flags in enumerate(args.flags or ["", "--crf"]):
+            out = os.path.join(args.out or tempfile.mkdtemp(prefix="tag_vs_crf-"), f"run{k}")
+            rows.append(run_ours(flags, out))
+            print(line(rows[-1]), flush=True)
     print(f"\nWNUT-17 entity scores (CoNLL definition), {os.cpu_count()} CPUs\n"
-          f"{'system':58s}   dev P     R    F1    test P     R    F1   train time")
+          f"{'system':58s}   dev P     R    F1    test P     R    F1   training time")
     for r in rows:
         print(line(r))
-    if len(rows) == 2:
-        print(f"test F1: ours {100 * rows[1]['test']['f1']:.1f} vs peer {100 * rows[0]['test']['f1']:.1f} "
-              f"({rows[1]['test']['f1'] / max(rows[0]['test']['f1'], 1e-9):.2f}x)")
+    if len(rows) >= 2 and not args.ours_only:
+        for r in rows[1:]:
+            print(f"test F1: {r['name']}: {100 * r['test']['f1']:.1f} vs peer {100 * rows[0]['test']['f1']:.1f} "
+                  f"({r['test']['f1'] / max(rows[0]['test']['f1'], 1e-9):.2f}x)")
     return 0
 
 

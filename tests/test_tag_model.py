@@ -106,3 +106,19 @@ def test_plain_tag_sets_select_by_loss():
     assert not ev.chunked and ev.objective == ev.loss and set(ev.per_type) <= {"PRP", "VBD", "NNP", "IN", "NN"}
     pred_ev = evaluate_split(task.model, task.val_data, pos.tags, vocabs.tags.names, torch.device("cpu"))
     assert pred_ev.metrics == ev.metrics
+
+
+def test_weight_average_is_used_for_evaluation_and_restored():
+    task = _task(False, average=0.9)
+    m = task.model
+    w0 = m.head.weight.detach().clone()
+    a = m.averaged.head__weight
+    assert torch.equal(a, w0)
+    with torch.no_grad():
+        m.head.weight.add_(1.0)
+    m.update_average(100)                                   # d = min(0.9, 101/110) = 0.9
+    assert torch.allclose(a, w0 + 0.1, atol=1e-6)
+    with m.averaged_weights():
+        assert torch.allclose(m.head.weight, w0 + 0.1, atol=1e-6)
+    assert torch.allclose(m.head.weight, w0 + 1.0)         # the trained weights are back
+    assert "averaged.head__weight" in m.state_dict()

@@ -12,6 +12,7 @@ Losses are summed over each sentence's tokens: nats per sentence.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ class TaggerConfig:
     crf: bool = False
     constrained: bool = True   # CRF with a BIO tag set: I-X only after B-X or I-X
     outside: int = -1          # id of the O tag (entity tag sets), whose score o_bias lowers when decoding
+    average: float = 0.0       # decay of the running average of the weights used to evaluate and predict; 0 off
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -64,6 +66,45 @@ class Tagger(nn.Module):
         self.crf = CRF(cfg.num_tags, allowed if cfg.constrained else None) if cfg.crf else None
         # subtracted from the O score before decoding: trades precision for recall; set on the validation split
         self.register_buffer("o_bias", torch.zeros(()))
+        if cfg.average:      # a copy of every weight, saved with them: a_t = d_t a_{t-1} + (1 - d_t) w_t
+            self.averaged = nn.Module()
+            for name, p in list(self.named_parameters()):
+                self.averaged.register_buffer(name.replace(".", "__"), p.detach().clone())
+
+    def _pairs(self):
+        return [(p, getattr(self.averaged, n.replace(".", "__"))) for n, p in self.named_parameters()]
+
+    @torch.no_grad()
+    def update_average(self, step: int) -> None:
+        """Fold the current weights into the average, d_t = min(average, (1 + t) / (10 + t)) (warm start)."""
+        d = min(self.cfg.average, (1 + step) / (10 + step))
+        for p, a in self._pairs():
+            a.mul_(d).add_(p.detach(), alpha=1 - d)
+
+    @contextlib.contextmanager
+    def averaged_weights(self):
+        """Evaluate with the averaged weights in place of the trained ones (no-op without averaging)."""
+        if not self.cfg.average:
+            yield
+            return
+        saved = [p.detach().clone() for p, _ in self._pairs()]
+        with torch.no_grad():
+            for p, a in self._pairs():
+                p.copy_(a)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for (p, _), w in zip(self._pairs(), saved):
+                    p.copy_(w)
+
+    @torch.no_grad()
+    def use_average(self) -> "Tagger":
+        """For a loaded model: the averaged weights become the weights."""
+        if self.cfg.average:
+            for p, a in self._pairs():
+                p.copy_(a)
+        return self
 
     def emissions(self, batch) -> tuple[Tensor, Tensor]:
         """Scores of every tag at every word: (B, T, K), and the mask (B, T)."""

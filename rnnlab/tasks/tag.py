@@ -149,14 +149,17 @@ class TagTask(Task):
         return make_batch(self.train_data, self.plan.indices(step))
 
     def train_loss(self, step: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, int]:
+        if step > 0 and self.model.cfg.average:     # the weights after update step - 1 join the average
+            self.model.update_average(step)
         batch = self.batch(step).to(device)
         with autocast(device, dtype):
             losses = self.model.sentence_losses(batch)                                 # (B,)
         return losses.float().mean(), len(batch.index)
 
     def evaluate(self, device, dtype, on_progress=None) -> TagEvaluation:
-        return evaluate_split(self.model, self.val_data, self.val_gold, self.vocabs.tags.names, device, dtype,
-                              self.chunked, on_progress, tune=not self.cfg.no_o_bias)
+        with self.model.averaged_weights():
+            return evaluate_split(self.model, self.val_data, self.val_gold, self.vocabs.tags.names, device, dtype,
+                                  self.chunked, on_progress, tune=not self.cfg.no_o_bias)
 
     def estimate_eval_seconds(self, device, dtype) -> float:
         """Time the tagging of the first 128 validation sentences (no random numbers drawn) and scale."""

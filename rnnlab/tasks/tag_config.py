@@ -56,6 +56,10 @@ class TagConfig(LoopConfig):
                               "and keeps it with the weights: entities are rare, so the plain argmax or Viterbi "
                               "path under-predicts them")
 
+    average: float = setting(0.0, "evaluate, save as best/ and predict with a running average of the weights "
+                             "(decay per step, e.g. 0.999; Polyak averaging smooths the noisy small-data updates); "
+                             "0 off")
+
     def __post_init__(self):
         super().__post_init__()
         require(isinstance(self.batch_size, int) and 0 < self.batch_size <= 65536,
@@ -64,6 +68,8 @@ class TagConfig(LoopConfig):
                 f"{self.min_count}", "pass e.g. --min-count 1")
         require(0 <= self.shape_embed <= 1024, f"--shape-embed must be in 0..1024, got {self.shape_embed}",
                 "pass e.g. --shape-embed 8")
+        require(0.0 <= self.average < 1.0, f"--average must be in [0, 1), got {self.average}",
+                "pass e.g. --average 0.999 (or 0 for none)")
         for name in ("head_dropout", "char_dropout"):
             v = getattr(self, name)
             require(0.0 <= v < 1.0, f"--{name.replace('_', '-')} must be in [0, 1), got {v}", "pass e.g. 0.5")
@@ -81,7 +87,7 @@ class TagConfig(LoopConfig):
                            features=self.char_features, dropout=self.char_dropout)
         cfg = TaggerConfig(enc, chars, num_tags=len(vocabs.tags), shapes=len(SHAPES) if self.shape_embed else 0,
                            shape_embed=self.shape_embed or 8, head_dropout=self.head_dropout, crf=self.crf,
-                           outside=vocabs.tags.index.get("O", -1))
+                           outside=vocabs.tags.index.get("O", -1), average=self.average)
         enc.check()
         chars.check()
         return cfg

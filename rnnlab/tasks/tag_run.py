@@ -75,7 +75,8 @@ def _finish(task: TagTask, result: taskrun.TaskResult, test: Tagged | None, devi
     if not (best / checkpoint.CONFIG).exists():
         return TagResult(result, None, None)
     checkpoint.load_weights_into(task.model, best)
-    val = task.evaluate(device, dtype)
+    task.model.use_average()
+    val = evaluate_split(task.model, task.val_data, task.val_gold, task.vocabs.tags.names, device, dtype, task.chunked)
     return TagResult(result, val, _score(task.model, task.vocabs, test, device, dtype) if test else None)
 
 
@@ -159,6 +160,7 @@ def load(run: str | Path, device: str = "auto", which: str = "best") -> LoadedTa
     dev = resolve_device(device)
     model = build_tagger(TaggerConfig.from_dict(meta["model"]), vocabs)
     checkpoint.load_weights_into(model, ckpt)
+    model.use_average()
     return LoadedTagger(ckpt, model.to(dev).eval(), vocabs, TagConfig.from_dict(meta["train"]), meta, dev)
 
 
