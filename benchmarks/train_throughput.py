@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import rnnlab  # noqa: E402
 from rnnlab import callbacks as cb  # noqa: E402
 from rnnlab.device import autocast  # noqa: E402
+from rnnlab.tasks.lm import LanguageModelTask  # noqa: E402
 from rnnlab.text.corpus import load_corpus  # noqa: E402
 from rnnlab.trainer import Trainer  # noqa: E402
 
@@ -61,7 +62,8 @@ def rnnlab_loop(corpus, steps, dtype, run_dir) -> float:
     model = rnnlab.LanguageModel(rnnlab.ModelConfig(vocab_size=corpus.vocab.size, embed=E, hidden=H, layers=LAYERS,
                                                     dropout=0.0))
     callbacks = [cb.MetricsLog(run_dir), cb.LossCurve(run_dir), cb.ProgressBar(False)]
-    trainer = Trainer(model, corpus, cfg, torch.device("cpu"), dtype, callbacks)
+    task = LanguageModelTask(model, corpus, B, T)
+    trainer = Trainer(task, cfg, torch.device("cpu"), dtype, callbacks)
     for _ in range(2):                     # the same two warm-up steps
         trainer.train_step()
     start = time.perf_counter()

@@ -58,18 +58,11 @@ def write_atomically(target: Path, write) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def save_checkpoint(target: Path, model: LanguageModel, train_cfg: TrainConfig, vocab, data: dict,
-                    metrics: dict, trainer_state: dict | None = None) -> None:
-    """Write weights, config (vocab, data fingerprint, metrics) and optionally the resume state."""
-    meta = {
-        "format_version": FORMAT_VERSION,
-        "rnnlab_version": __version__,
-        "model": model.cfg.to_dict(),
-        "vocab": vocab.to_dict(),
-        "train": train_cfg.to_dict(),
-        "data": data,
-        "metrics": metrics,
-    }
+def save_checkpoint(target: Path, model: torch.nn.Module, sections: dict, metrics: dict,
+                    trainer_state: dict | None = None) -> None:
+    """Write weights, config.json (the task's sections: task, model, vocab, train, data, ...; the metrics)
+    and optionally the resume state (trainer.pt)."""
+    meta = {"format_version": FORMAT_VERSION, "rnnlab_version": __version__, **sections, "metrics": metrics}
     weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
 
     def write(tmp: Path) -> None:
@@ -123,6 +116,43 @@ def read_meta(ckpt: Path) -> dict:
     return meta
 
 
+def task_of(meta: dict) -> str:
+    """The task a checkpoint was trained for ("lm" for runs written before tasks were recorded)."""
+    return str(meta.get("task", "lm"))
+
+
+def read_trainer_state(ckpt: Path, device: torch.device) -> dict:
+    """trainer.pt of a checkpoint directory: what resume needs (RnnlabError if missing or damaged)."""
+    f = Path(ckpt) / TRAINER
+    require(f.exists(), f"{ckpt} has no {TRAINER}, so it cannot be resumed", "resume from the run's last/ checkpoint")
+    try:
+        return torch.load(f, map_location=device, weights_only=True)
+    except Exception as exc:  # torch raises many types for damaged files
+        raise RnnlabError(f"{f} is damaged ({exc.__class__.__name__})", "resume from an intact checkpoint") from None
+
+
+def read_weights(ckpt: Path) -> dict:
+    """model.safetensors of a checkpoint directory as a state dict (RnnlabError if missing or damaged)."""
+    weights_file = Path(ckpt) / WEIGHTS
+    require(weights_file.exists(), f"{ckpt} has no {WEIGHTS}", "the checkpoint is incomplete; use the run's other checkpoint")
+    try:
+        return load_file(str(weights_file))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise RnnlabError(f"{weights_file} is truncated or damaged ({exc})", "use the run's other checkpoint") from None
+
+
+def load_weights_into(model: torch.nn.Module, ckpt: Path) -> torch.nn.Module:
+    """Copy a checkpoint's weights into `model` (strict: every name and shape must match)."""
+    weights = read_weights(ckpt)
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise RnnlabError(f"{Path(ckpt) / WEIGHTS} does not fit its config.json: {first[-1].strip() if first else exc}",
+                          "the checkpoint is damaged or was edited") from None
+    return model
+
+
 @dataclass
 class Checkpoint:
     """A loaded checkpoint: the model (in eval mode) and everything config.json says."""
@@ -133,18 +163,15 @@ class Checkpoint:
     meta: dict
 
     def trainer_state(self, device: torch.device) -> dict:
-        f = self.path / TRAINER
-        require(f.exists(), f"{self.path} has no {TRAINER}, so it cannot be resumed", "resume from the run's last/ checkpoint")
-        try:
-            return torch.load(f, map_location=device, weights_only=True)
-        except Exception as exc:  # torch raises many types for damaged files
-            raise RnnlabError(f"{f} is damaged ({exc.__class__.__name__})", "resume from an intact checkpoint") from None
+        return read_trainer_state(self.path, device)
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu", prefer: str = "best") -> Checkpoint:
     """Load a checkpoint or a run's best/ (or last/) checkpoint onto `device`."""
     ckpt = resolve_checkpoint(path, prefer)
     meta = read_meta(ckpt)
+    task = task_of(meta)
+    require(task == "lm", f"{ckpt} is a {task} run, not a language model", f"use rnnlab {task} eval or predict on it")
     damaged = "the checkpoint is damaged or was edited; use the run's other checkpoint, best/ or last/"
     for key in ("model", "train", "vocab", "data"):
         require(isinstance(meta.get(key), dict), f"{ckpt / CONFIG} is damaged: its {key!r} entry is "
@@ -165,18 +192,6 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu", prefer
                           f"{exc})", damaged) from None
     require(model_cfg.vocab_size == vocab.size, f"{ckpt}: model has {model_cfg.vocab_size} outputs but the vocabulary "
             f"{vocab.size} symbols", "the checkpoint is damaged")
-    weights_file = ckpt / WEIGHTS
-    require(weights_file.exists(), f"{ckpt} has no {WEIGHTS}", "the checkpoint is incomplete; use the run's other checkpoint")
-    try:
-        weights = load_file(str(weights_file))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise RnnlabError(f"{weights_file} is truncated or damaged ({exc})", "use the run's other checkpoint") from None
-    model = LanguageModel(model_cfg)
-    try:
-        model.load_state_dict(weights, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        raise RnnlabError(f"{weights_file} does not fit its config.json: {first[-1].strip() if first else exc}",
-                          "the checkpoint is damaged or was edited") from None
+    model = load_weights_into(LanguageModel(model_cfg), ckpt)
     model.to(device).eval()
     return Checkpoint(path=ckpt, model=model, vocab=vocab, train_cfg=train_cfg, meta=meta)

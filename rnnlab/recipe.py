@@ -22,6 +22,7 @@ import torch
 
 from .config import ModelConfig, TrainConfig
 from .models.language_model import LanguageModel
+from .tasks.lm import LanguageModelTask
 from .text.corpus import Corpus
 from .trainer import Trainer
 
@@ -38,7 +39,8 @@ def seconds_per_step(model_cfg: ModelConfig, corpus: Corpus, cfg: TrainConfig, d
                      dtype: torch.dtype, steps: int = 2) -> float:
     """Seconds of one Trainer step of a throwaway model (after one untimed step); draws from torch's RNG."""
     model = LanguageModel(model_cfg.replace(vocab_size=corpus.vocab.size))
-    trainer = Trainer(model, corpus, cfg.replace(max_steps=steps + 1, max_minutes=None), device, dtype)
+    task = LanguageModelTask(model, corpus, cfg.batch_size, cfg.seq_len, cfg.tokenizer)
+    trainer = Trainer(task, cfg.replace(max_steps=steps + 1, max_minutes=None), device, dtype)
     trainer.train_step()
     trainer.flush_loss()                                                      # wait for the device
     start = time.perf_counter()

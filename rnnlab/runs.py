@@ -18,7 +18,8 @@ from typing import Callable, Iterator
 import torch
 
 from . import callbacks as cb
-from . import checkpoint, finetune, recipe, rundir
+from . import checkpoint, finetune, recipe, rundir, taskrun
+from .backends import TorchBackend
 from .config import ModelConfig, SampleConfig, TrainConfig, budget_overrides
 from .device import resolve_device, resolve_dtype
 from .errors import NotUTF8Error, RnnlabError, rehint, require
@@ -27,6 +28,7 @@ from .generate import generate
 from .models.language_model import LanguageModel
 from .settings import resumable
 from .text.corpus import Corpus, encode_file, fingerprint, load_corpus, resolve_source
+from .tasks.lm import LanguageModelTask
 from .trainer import Trainer
 
 # Settings a resumed run may change (declared on their fields); everything else comes from the run's config.json.
@@ -53,30 +55,19 @@ class RunResult:
         return self.best_val_nats / 0.6931471805599453
 
 
-def _callbacks(run_dir: Path, cfg: TrainConfig, data_info: dict, progress: bool) -> list:
-    callbacks: list = []
-    if cfg.plateau_patience:
-        callbacks.append(cb.ReduceLROnPlateau(cfg.plateau_patience, cfg.plateau_factor))
-    if cfg.early_stop_patience:
-        callbacks.append(cb.EarlyStopping(cfg.early_stop_patience))
-    # the checkpoint comes after every callback that changes what a resume must restore, and before the
-    # metrics row, so that a failed save leaves no row for a step that was never saved
-    callbacks += [cb.LossCurve(run_dir), cb.Checkpointer(run_dir, data_info), cb.MetricsLog(run_dir),
-                  cb.SamplePrinter(cfg.sample_chars, cfg.seed),
-                  cb.ProgressBar(progress) if progress else cb.LogLines()]
-    if cfg.tensorboard:
-        callbacks.append(cb.TensorBoard(run_dir))
-    return callbacks
+def _callbacks(run_dir: Path, cfg: TrainConfig, data_info: dict, progress: bool, vocab=None) -> list:
+    """The standard callbacks, with a printed sample at each evaluation (language models only)."""
+    return taskrun.standard_callbacks(run_dir, cfg, data_info, progress, (cb.SamplePrinter(cfg.sample_chars, cfg.seed, vocab),))
 
 
 def _backend(cfg: TrainConfig, say) -> tuple[type, torch.device, torch.dtype]:
-    """Trainer class, device and compute dtype for cfg.backend."""
+    """Backend class, device and compute dtype for cfg.backend."""
     if cfg.backend == "numpy":
-        from .numpy_ref.trainer import NumpyTrainer
+        from .numpy_ref.backend import NumpyBackend
         require(cfg.device in ("auto", "cpu"), "--backend numpy runs on the CPU", "drop --device or pass --device cpu")
-        return NumpyTrainer, torch.device("cpu"), torch.float64 if cfg.dtype == "float64" else torch.float32
+        return NumpyBackend, torch.device("cpu"), torch.float64 if cfg.dtype == "float64" else torch.float32
     device = resolve_device(cfg.device)
-    return Trainer, device, resolve_dtype(cfg.dtype, device, warn=say)
+    return TorchBackend, device, resolve_dtype(cfg.dtype, device, warn=say)
 
 
 def _data_info(corpus: Corpus) -> dict:
@@ -84,17 +75,16 @@ def _data_info(corpus: Corpus) -> dict:
             "n_train": int(len(corpus.train)), "n_val": int(len(corpus.val))}
 
 
+def _trainer(model: LanguageModel, corpus: Corpus, cfg: TrainConfig, backend, device, dtype, run_dir: Path,
+             progress: bool) -> Trainer:
+    task = LanguageModelTask(model, corpus, cfg.batch_size, cfg.seq_len, cfg.tokenizer)
+    callbacks = _callbacks(run_dir, cfg, _data_info(corpus), progress, corpus.vocab)
+    return Trainer(task, cfg, device, dtype, callbacks, backend_cls=backend)
+
+
 def _run(trainer: Trainer, run_dir: Path) -> RunResult:
-    try:
-        trainer.fit()
-    except BaseException:               # a failed save or a second Ctrl-C skips the "end" event: close the
-        for c in trainer.callbacks:     # progress bar, so that the error is a line of its own
-            if getattr(c, "bar", None) is not None:
-                c.bar.close()
-        raise
+    taskrun.run_trainer(trainer, run_dir)
     p = trainer.progress
-    if trainer.diverged:
-        raise RnnlabError(f"training stopped: {trainer.stop_reason}; {_kept(run_dir)}", _way_forward(trainer, run_dir))
     return RunResult(run_dir=run_dir, steps=p.step, best_val_nats=p.best_val, best_step=p.best_step,
                      last_val_nats=trainer.last_score.nats if trainer.last_score else float("nan"),
                      stop_reason=trainer.stop_reason, chars_per_s=p.chars_seen / max(p.train_seconds, 1e-9),
@@ -102,46 +92,20 @@ def _run(trainer: Trainer, run_dir: Path) -> RunResult:
                      lr_horizon=trainer.horizon())
 
 
-def _kept(run_dir: Path) -> str:
-    """Which steps best/ and last/ hold, read from the checkpoints themselves."""
-    best, last = checkpoint.saved_step(run_dir, "best"), checkpoint.saved_step(run_dir, "last")
-    if best is None and last is None:
-        return "no checkpoint was written"
-    if best == last:
-        return f"best/ and last/ in {run_dir} keep step {best}"
-    kept = [f"{name}/ keeps step {step}" for name, step in (("best", best), ("last", last)) if step is not None]
-    return f"{' and '.join(kept)} in {run_dir}"
-
-
-def _way_forward(trainer: Trainer, run_dir: Path) -> str:
-    """The fix after a divergence: a lower --lr (and clipping, float32 where it was not) on resume."""
-    cfg = trainer.cfg
-    flags = f"--lr {cfg.lr / 3:.2g}" + (" --grad-clip 1" if not cfg.grad_clip or cfg.grad_clip > 1 else "")
-    if trainer.dtype not in (torch.float32, torch.float64):
-        flags += " --dtype float32"
-    if checkpoint.saved_step(run_dir, "last") is None:
-        return f"start again with e.g. {flags}"
-    return f"resume from last/ with a lower learning rate, e.g. rnnlab train --resume {run_dir} {flags}"
-
-
 def train(model_cfg: ModelConfig | None, cfg: TrainConfig, progress: bool = True,
           say: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> RunResult:
     """Train a new language model into cfg.out (a run directory: best/, last/, metrics.jsonl, loss.png).
 
     The directory must be new or empty; it is locked while the run trains (RnnlabError if in use)."""
-    run_dir = rundir.check_new_out(cfg.out)
-    with rundir.locked(run_dir, say):
-        require(not rundir.holds_run(run_dir), f"{run_dir} already holds a training run",
-                f"continue it with --resume {run_dir} or choose another --out")
-        rundir.clean_stale_tmp(run_dir, say)
+    with taskrun.new_run(cfg.out, say) as run_dir:
         return _train(run_dir, model_cfg, cfg, progress, say)
 
 
 def _train(run_dir: Path, model_cfg: ModelConfig | None, cfg: TrainConfig, progress: bool, say) -> RunResult:
     if cfg.init_from:      # fine-tuning: RUN's model (model_cfg None, or equal to it but for dropout) and tokenizer
         base, model_cfg, cfg = finetune.prepare(model_cfg, cfg)
-    trainer_cls, device, dtype = _backend(cfg, say)
-    trainer_cls.check_settings(cfg, model_cfg or ModelConfig())
+    backend, device, dtype = _backend(cfg, say)
+    backend.check_settings(cfg, model_cfg or ModelConfig())
     measured = 0.0                                  # seconds spent choosing the default model
     if cfg.init_from:      # RUN's vocabulary extended by the new text's symbols; RUN's weights, new rows fresh
         corpus, model = finetune.corpus_and_model(base, model_cfg, cfg, say)
@@ -156,7 +120,7 @@ def _train(run_dir: Path, model_cfg: ModelConfig | None, cfg: TrainConfig, progr
         model = LanguageModel(model_cfg.replace(vocab_size=corpus.vocab.size))
     run_dir.mkdir(parents=True, exist_ok=True)
     # built before the summary line, so that a corpus too short for the batch is the only line printed
-    trainer = trainer_cls(model, corpus, cfg, device, dtype, _callbacks(run_dir, cfg, _data_info(corpus), progress))
+    trainer = _trainer(model, corpus, cfg, backend, device, dtype, run_dir, progress)
     trainer.progress.elapsed_s = measured
     say(f"rnnlab: {model_cfg.model} {model_cfg.layers}x{model_cfg.hidden}, {model.num_parameters():,} parameters, "
         f"vocab {corpus.vocab.size}, {len(corpus.train):,} train / {len(corpus.val):,} val tokens, "
@@ -179,9 +143,7 @@ def resume(run_dir: str | Path, overrides: dict | None = None, progress: bool = 
     require(out is None or (str(out) != "" and Path(out).resolve() == run_dir.resolve()),
             f"--resume continues {run_dir} in place, so --out {out} would be ignored",
             "drop --out (to fork a run, copy its directory and resume the copy)")
-    with rundir.locked(run_dir, say):
-        rundir.clean_stale_tmp(run_dir, say)
-        rundir.repair_metrics(run_dir, say)
+    with taskrun.existing_run(run_dir, say):
         return _resume(run_dir, overrides, progress, say)
 
 
@@ -201,16 +163,11 @@ def _resume(run_dir: Path, overrides: dict, progress: bool, say) -> RunResult:
             f"{cfg.max_steps}", f"pass --max-steps above {step} (or --max-minutes alone) to train further")
     if "lr_decay_steps" not in overrides:
         cfg = _extend_schedule(cfg, step, say)
-    trainer_cls, device, dtype = _backend(cfg, say)
+    backend, device, dtype = _backend(cfg, say)
     source = ckpt.meta["data"].get("source", saved.data)
     corpus = _training_corpus(ckpt, data, f"resume with the original data ({source}) or start a new run")
-    trainer = trainer_cls(ckpt.model.train(), corpus, cfg, device, dtype,
-                      _callbacks(run_dir, cfg, _data_info(corpus), progress))
-    try:
-        trainer.load_state_dict(ckpt.trainer_state(device))
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise RnnlabError(f"{ckpt.path / checkpoint.TRAINER} is damaged ({exc.__class__.__name__}: {exc})",
-                          "restore it, or start a new run with --out") from None
+    trainer = _trainer(ckpt.model.train(), corpus, cfg, backend, device, dtype, run_dir, progress)
+    taskrun.load_resume_state(trainer, ckpt.trainer_state(device), ckpt.path)
     spent = trainer.progress.elapsed_s / 60                       # cumulative across resumes
     if cfg.max_minutes is not None and spent >= cfg.max_minutes:
         raise RnnlabError(f"{run_dir} has already run {spent:.2f} minutes and --max-minutes {cfg.max_minutes:g} is "

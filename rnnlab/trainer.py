@@ -1,8 +1,11 @@
-"""The trainer: truncated BPTT over B parallel streams, one callback hook, exact resume.
+"""The trainer: one loop for every task, one callback hook, exact resume.
 
-The loop knows nothing about checkpoints, logs or progress bars: it calls every
-callback with an event name ("start", "log", "eval_start", "eval", "end") and itself, and
-callbacks read what they need (step, losses, model) and may ask it to stop.
+The loop knows nothing about the problem or about checkpoints, logs and progress bars. It is
+given a task (tasks/base.py: batches, model, loss, evaluation) and a backend (backends.py:
+autograd + a torch optimizer, or the NumPy BPTT), and it owns the rest: the learning-rate
+schedule, the step/epoch/time budgets, the evaluation cadence, signals and divergence. It calls
+every callback with an event name ("start", "log", "eval_start", "eval_progress", "eval",
+"end") and a read-only LoopView (hooks.py); callbacks may return requests (Stop, ScaleLR).
 """
 from __future__ import annotations
 
@@ -15,27 +18,11 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
-from .config import TrainConfig
-from .device import autocast
-from .evaluation import Score, estimate_seconds, evaluate
+from .backends import TorchBackend, build_optimizer  # noqa: F401  (build_optimizer: re-exported)
+from .hooks import LoopView, ScaleLR, Stop
 from .schedule import DEFAULT_HORIZON, decay_horizon, fit_horizon, horizon_follows_time, lr_factor, step_budget
-from .text.corpus import Corpus
-from .text.stream import TokenStream
-
-
-def build_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """adam | adamw | rmsprop | adagrad | sgd (with momentum) at the base learning rate."""
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay or 0.01)
-    if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.lr, alpha=0.95, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adagrad":
-        return torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+from .tasks.base import Evaluation, Task
 
 
 @dataclass
@@ -58,37 +45,32 @@ EVAL_FIXED_SECONDS = 1.5  # before an evaluation is timed: checkpoints and the p
 
 @dataclass
 class Trainer:
-    """Train `model` on `corpus` per `cfg`; callbacks see every event. Call fit()."""
-    model: torch.nn.Module
-    corpus: Corpus
-    cfg: TrainConfig
+    """Train `task` per `cfg` (a LoopConfig) with `backend` (default: autograd); callbacks see every event."""
+    task: Task
+    cfg: object
     device: torch.device
     dtype: torch.dtype = torch.float32
     callbacks: list = field(default_factory=list)
+    backend_cls: type = TorchBackend
     clock: Callable[[], float] = time.monotonic   # seconds; tests pass a fake one
 
-    @staticmethod
-    def check_settings(cfg: TrainConfig, model_cfg) -> None:
-        """Refuse settings this trainer cannot honour, before anything is written (RnnlabError)."""
-
     def __post_init__(self):
-        self.model.to(self.device)
-        self.stream = TokenStream(self.corpus.train, self.cfg.batch_size, self.cfg.seq_len)
-        spe = self.stream.chunks_per_epoch
+        self.task.model.to(self.device)
+        self.backend = self.backend_cls(self.task, self.cfg, self.device, self.dtype)
+        spe = self.task.steps_per_epoch
         if not horizon_follows_time(self.cfg) and self.cfg.lr_decay_steps is None:
             self.cfg = self.cfg.replace(lr_decay_steps=decay_horizon(self.cfg, spe))   # fixed, recorded in config
         self.step_budget = step_budget(self.cfg, spe)
+        self.view = LoopView(self)
         self._timing: tuple[int, float] | None = None   # (step, train_seconds) where timing started
         self._eval_seconds: list[float] = []   # wall time of each evaluation block this session
         self._eval_estimate: float | None = None  # its estimate before the first one is timed
-        self.optimizer = self.make_optimizer()
         self.progress = Progress()
-        self.state = None                      # carried hidden state
         self.train_loss = float("nan")         # mean loss over the last log interval
         self.lr = self.cfg.lr
-        self.last_score: Score | None = None
+        self.last_score: Evaluation | None = None
         self.stop_reason: str | None = None
-        self.eval_progress = None              # on_progress(fraction) during validation; set by the progress bar
+        self.eval_fraction = 0.0               # how far the running evaluation is
         self.stop_signal: int | None = None    # SIGINT/SIGTERM when a signal stopped the run
         self.diverged = False
         self.improved = False
@@ -96,45 +78,46 @@ class Trainer:
         self._loss_sum = torch.zeros((), device=self.device)
         self._loss_count = 0
 
-    def make_optimizer(self):
-        return build_optimizer(self.model.parameters(), self.cfg)
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.task.model
 
     # ------------------------------------------------------------------ resume
     def state_dict(self) -> dict:
         """Everything needed to continue exactly where this run is."""
         return {
             "progress": vars(self.progress).copy(),
-            "callbacks": {type(cb).__name__: cb.state_dict() for cb in self.callbacks if hasattr(cb, "state_dict")},
-            **self.backend_state(),
+            "callbacks": {cb.state_key: cb.state_dict() for cb in self.callbacks if hasattr(cb, "state_dict")},
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            **self.task.state_dict(),
+            **self.backend.state_dict(),
         }
 
     def load_state_dict(self, d: dict) -> None:
         self.progress = Progress(**d["progress"])
         for cb in self.callbacks:
-            if hasattr(cb, "load_state_dict") and type(cb).__name__ in d["callbacks"]:
-                cb.load_state_dict(d["callbacks"][type(cb).__name__])
-        self.load_backend_state(d)
-
-    def backend_state(self) -> dict:
-        """Optimizer, carried hidden state and RNG states."""
-        return {
-            "optimizer": self.optimizer.state_dict(),
-            "hidden": list(self.state) if self.state is not None else [],
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        }
-
-    def load_backend_state(self, d: dict) -> None:
-        self.optimizer.load_state_dict(d["optimizer"])
-        self.state = self.model.detach_state(tuple(h.to(self.device) for h in d["hidden"])) or None
-        torch.set_rng_state(d["torch_rng"].cpu())
-        if d["cuda_rng"] and torch.cuda.is_available():
+            if hasattr(cb, "load_state_dict"):
+                saved = d["callbacks"].get(cb.state_key, d["callbacks"].get(type(cb).__name__))  # older runs: class name
+                if saved is not None:
+                    cb.load_state_dict(saved)
+        self.task.load_state_dict(d)
+        self.backend.load_state_dict(d)
+        if "torch_rng" in d:
+            torch.set_rng_state(d["torch_rng"].cpu())
+        if d.get("cuda_rng") and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([s.cpu() for s in d["cuda_rng"]])
 
     # ------------------------------------------------------------------ loop
     def emit(self, event: str) -> None:
+        """Call every callback with (event, view) and carry out the requests they return."""
         for cb in self.callbacks:
-            cb(event, self)
+            requests = cb(event, self.view)
+            for request in requests if isinstance(requests, (list, tuple)) else [requests]:
+                if isinstance(request, Stop):
+                    self.stop(request.reason)
+                elif isinstance(request, ScaleLR):
+                    self.progress.lr_scale *= request.factor
 
     def stop(self, reason: str) -> None:
         """Ask the loop to end after the current step (final evaluation and checkpoint follow)."""
@@ -161,13 +144,13 @@ class Trainer:
 
     def epoch(self) -> float:
         """Passes over the training text so far (fractional)."""
-        return self.progress.step / self.stream.chunks_per_epoch
+        return self.progress.step / self.task.steps_per_epoch
 
     def horizon(self) -> int:
         """The cosine horizon in use: fitted to the time budget, else fixed by the step budget."""
         if horizon_follows_time(self.cfg) and self.progress.horizon:
             return self.progress.horizon
-        return decay_horizon(self.cfg, self.stream.chunks_per_epoch) or DEFAULT_HORIZON
+        return decay_horizon(self.cfg, self.task.steps_per_epoch) or DEFAULT_HORIZON
 
     def planned_steps(self) -> int | None:
         """Where the run is expected to end: the step budget, or the horizon fitted to the time budget."""
@@ -186,8 +169,7 @@ class Trainer:
         if self._eval_seconds:
             return sum(self._eval_seconds) / len(self._eval_seconds)
         if self._eval_estimate is None:              # time a slice of the validation pass once
-            self._eval_estimate = EVAL_FIXED_SECONDS + estimate_seconds(self.model, len(self.corpus.val),
-                                                                        self.device, self.dtype)
+            self._eval_estimate = EVAL_FIXED_SECONDS + self.task.estimate_eval_seconds(self.device, self.dtype)
         return self._eval_estimate
 
     def seconds_left(self) -> float | None:
@@ -209,7 +191,7 @@ class Trainer:
         if not horizon_follows_time(self.cfg) or per_step is None:
             return
         p = self.progress
-        cap = decay_horizon(self.cfg, self.stream.chunks_per_epoch)
+        cap = decay_horizon(self.cfg, self.task.steps_per_epoch)
         p.horizon = fit_horizon(p.step, self.cfg.max_minutes * 60 - p.elapsed_s, per_step, self.seconds_per_eval(),
                                 self.cfg.eval_every, cap)
 
@@ -218,29 +200,14 @@ class Trainer:
         return self.cfg.lr * p.lr_scale * lr_factor(self.cfg, p.step, self.horizon())
 
     def train_step(self) -> None:
-        """One TBPTT chunk: forward from the carried state, backward, clip, update."""
-        cfg, p = self.cfg, self.progress
-        if self.stream.starts_epoch(p.step) or self.state is None:
-            self.state = self.model.init_state(cfg.batch_size)
-        x, y = self.stream.batch(p.step, self.device)                    # (B, T) each
+        """One batch of the task: the backend's forward, backward, clip and update at the scheduled lr."""
+        p = self.progress
         self.lr = self.current_lr()
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.lr
-        with autocast(self.device, self.dtype):
-            logits, state = self.model(x, self.state)                    # (B, T, V)
-        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
-        self.state = self.model.detach_state(state)                      # float32 even when autocast made bf16
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.clip_value:
-            torch.nn.utils.clip_grad_value_(self.model.parameters(), cfg.clip_value)
-        if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-        self.optimizer.step()
-        self._loss_sum += loss.detach()
+        loss, items = self.backend.step(self.task, p.step, self.lr, self.device, self.dtype)
+        self._loss_sum += loss
         self._loss_count += 1
         p.step += 1
-        p.chars_seen += x.numel()
+        p.chars_seen += items
 
     def flush_loss(self) -> bool:
         """Average the loss since the last flush (the only host sync); False if it is not finite."""
@@ -254,17 +221,23 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
 
+    def _eval_progress(self, fraction: float) -> None:
+        self.eval_fraction = fraction
+        self.emit("eval_progress")
+
     def run_eval(self) -> None:
+        self.backend.before_eval(self.task)
+        self.eval_fraction = 0.0
         self.emit("eval_start")
-        self.last_score = evaluate(self.model, self.corpus.val, self.device, self.dtype, on_progress=self.eval_progress)
-        if not math.isfinite(self.last_score.nats):
+        self.last_score = self.task.evaluate(self.device, self.dtype, on_progress=self._eval_progress)
+        if not self.last_score.finite:
             self.diverged = True
-            self.stop(f"validation loss became {self.last_score.nats} at step {self.progress.step}")
+            self.stop(f"validation loss became {self.last_score.loss} at step {self.progress.step}")
             return
         p = self.progress
-        self.improved = self.last_score.nats < p.best_val
+        self.improved = self.last_score.objective < p.best_val
         if self.improved:
-            p.best_val, p.best_step = self.last_score.nats, p.step
+            p.best_val, p.best_step = self.last_score.objective, p.step
         self.emit("eval")
 
     def fit(self) -> "Trainer":
@@ -311,8 +284,8 @@ class Trainer:
                     self.refit_horizon()
             if not self.diverged and evaluated_at != p.step:
                 if self.stop_signal:
-                    from .callbacks import _say                  # above the progress bar
-                    _say(f"rnnlab: {signal.Signals(self.stop_signal).name}: finishing the evaluation, "
+                    from .callbacks import say                   # above the progress bar
+                    say(f"rnnlab: {signal.Signals(self.stop_signal).name}: finishing the evaluation, "
                          "press Ctrl-C again to abort")
                 self.flush_loss()
                 self.scheduled_eval = False        # an extra, final evaluation: patience counters ignore it

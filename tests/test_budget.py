@@ -2,7 +2,10 @@
 import pytest
 import torch
 
+import rnnlab.hooks
+import rnnlab.tasks.lm
 import rnnlab.trainer
+from rnnlab.tasks.lm import LanguageModelTask
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.models.language_model import LanguageModel
 from rnnlab.schedule import fit_horizon
@@ -21,7 +24,8 @@ def _trainer(small_text, monkeypatch, **kw):
     torch.manual_seed(0)
     model = LanguageModel(ModelConfig(hidden=16, layers=1, embed=8, dropout=0.0, vocab_size=corpus.vocab.size))
     now = [0.0]
-    trainer = Trainer(model, corpus, cfg, torch.device("cpu"), clock=lambda: now[0])
+    task = LanguageModelTask(model, corpus, cfg.batch_size, cfg.seq_len)
+    trainer = Trainer(task, cfg, torch.device("cpu"), clock=lambda: now[0])
     step, evaluate = trainer.train_step, trainer.run_eval
 
     def timed_step():
@@ -35,7 +39,7 @@ def _trainer(small_text, monkeypatch, **kw):
     lrs = []
     monkeypatch.setattr(trainer, "train_step", timed_step)
     monkeypatch.setattr(trainer, "run_eval", timed_eval)
-    monkeypatch.setattr(rnnlab.trainer, "estimate_seconds", lambda *a, **k: 0.5)   # + 1.5 s fixed: 2 s guessed
+    monkeypatch.setattr(rnnlab.tasks.lm, "estimate_seconds", lambda *a, **k: 0.5)   # + 1.5 s fixed: 2 s guessed
     trainer.callbacks.append(lambda event, t: lrs.append(t.lr) if event == "log" else None)
     return trainer, lrs
 
@@ -66,8 +70,8 @@ def test_epoch_budget(small_text, monkeypatch):
     trainer, _ = _trainer(small_text, monkeypatch, max_steps=None, max_minutes=None, max_epochs=0.5)
     trainer.fit()
     assert trainer.ended_by == "epochs"
-    assert trainer.progress.step == -(-trainer.stream.chunks_per_epoch // 2)
-    assert trainer.epoch() == pytest.approx(0.5, abs=1 / trainer.stream.chunks_per_epoch)
+    assert trainer.progress.step == -(-trainer.task.steps_per_epoch // 2)
+    assert trainer.epoch() == pytest.approx(0.5, abs=1 / trainer.task.steps_per_epoch)
 
 
 @pytest.mark.parametrize("step, left, per_step, per_eval, cap, expected", [

@@ -17,7 +17,9 @@ def saved(tmp_path):
     torch.manual_seed(0)
     vocab = CharVocab.fit("hello world\n")
     model = LanguageModel(ModelConfig(vocab_size=vocab.size, hidden=8, layers=2, embed=4))
-    save_checkpoint(tmp_path / "ck", model, TrainConfig(), vocab, {"fingerprint": "x"}, {"val_nats": 1.0}, {"step": 3})
+    sections = {"task": "lm", "model": model.cfg.to_dict(), "vocab": vocab.to_dict(), "train": TrainConfig().to_dict(),
+                "data": {"fingerprint": "x"}}
+    save_checkpoint(tmp_path / "ck", model, sections, {"val_nats": 1.0}, {"step": 3})
     return tmp_path / "ck", model
 
 
@@ -86,7 +88,9 @@ def test_saved_step_reads_the_checkpoint_or_its_copy_of_a_crash_mid_swap(saved, 
     from rnnlab.checkpoint import saved_step
     path, model = saved
     assert saved_step(tmp_path, "ck") is None                   # its metrics have no step
-    save_checkpoint(tmp_path / ".last.old", model, TrainConfig(), CharVocab.fit("ab"), {}, {"step": 7})
+    sections = {"model": model.cfg.to_dict(), "vocab": CharVocab.fit("ab").to_dict(), "train": TrainConfig().to_dict(),
+                "data": {}}
+    save_checkpoint(tmp_path / ".last.old", model, sections, {"step": 7})
     assert saved_step(tmp_path, "last") == 7 and saved_step(tmp_path, "best") is None
 
 

@@ -12,6 +12,7 @@ import torch
 
 import rnnlab
 import rnnlab.runs as runs
+import rnnlab.taskrun as taskrun
 from rnnlab import cli, rundir
 from rnnlab.callbacks import plot_loss_curve
 from rnnlab.config import ModelConfig, TrainConfig
@@ -196,10 +197,10 @@ class _Signal:
     def __init__(self, signum, at, again=False):
         self.signum, self.at, self.again = signum, at, again
 
-    def __call__(self, event, trainer):
-        if event == "log" and trainer.progress.step == self.at:
+    def __call__(self, event, view):
+        if event == "log" and view.step == self.at:
             os.kill(os.getpid(), self.signum)
-        elif event == "eval" and self.again and not trainer.scheduled_eval:
+        elif event == "eval" and self.again and not view.scheduled_eval:
             os.kill(os.getpid(), signal.SIGINT)
 
 
@@ -248,12 +249,12 @@ def test_resume_with_minutes_already_spent_is_refused(small_text, tmp_path):
 class _Diverge:
     """best/ stays at step 2 (later evaluations do not count as improvements); NaN weights after step 5."""
 
-    def __call__(self, event, trainer):
-        if event == "eval" and trainer.progress.step > 2:
-            trainer.improved = False
-        if event == "log" and trainer.progress.step == 5:
+    def __call__(self, event, view):
+        if event == "eval" and view.step > 2:
+            view._t.improved = False                 # the view is read-only; the test reaches past it
+        if event == "log" and view.step == 5:
             with torch.no_grad():
-                trainer.model.head.weight.fill_(float("nan"))
+                view.model.head.weight.fill_(float("nan"))
 
 
 def test_after_a_nan_stop_the_message_names_both_steps_and_resume_takes_a_lower_lr(small_text, tmp_path, monkeypatch):
@@ -275,7 +276,8 @@ def test_after_a_nan_stop_the_message_names_both_steps_and_resume_takes_a_lower_
 
 def test_the_way_forward_suggests_float32_only_to_a_run_that_was_not():
     def hint(dtype, grad_clip=5.0):
-        trainer = SimpleNamespace(cfg=TrainConfig(lr=3e-3, grad_clip=grad_clip), dtype=dtype)
-        return runs._way_forward(trainer, "/nowhere")
+        trainer = SimpleNamespace(cfg=TrainConfig(lr=3e-3, grad_clip=grad_clip), dtype=dtype,
+                                  task=SimpleNamespace(name="lm"))
+        return taskrun.way_forward(trainer, "/nowhere")
     assert "--dtype float32" in hint(torch.bfloat16) and "--dtype float32" not in hint(torch.float32)
     assert hint(torch.float32).startswith("start again") and "--grad-clip 1" in hint(torch.float32, grad_clip=0)

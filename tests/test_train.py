@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 import rnnlab
+import rnnlab.hooks
 from rnnlab.config import ModelConfig, TrainConfig
 from rnnlab.errors import RnnlabError
 
@@ -65,10 +66,10 @@ class _Poison:
     def __init__(self, at):
         self.at = at
 
-    def __call__(self, event, trainer):
-        if event == "log" and trainer.progress.step == self.at:
+    def __call__(self, event, view):
+        if event == "log" and view.step == self.at:
             with torch.no_grad():
-                trainer.model.head.weight.fill_(float("nan"))
+                view.model.head.weight.fill_(float("nan"))
 
 
 def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(small_text, tmp_path, monkeypatch):
@@ -83,8 +84,8 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(small_text, tmp_pa
 
 
 class _Interrupt:
-    def __call__(self, event, trainer):
-        if event == "log" and trainer.progress.step == 10:
+    def __call__(self, event, view):
+        if event == "log" and view.step == 10:
             os.kill(os.getpid(), signal.SIGINT)
 
 
@@ -145,11 +146,11 @@ def test_patience_after_an_off_schedule_stop_counts_like_one_run(make):
     def run(evals, cb):
         acts = []
         for scheduled, nats in evals:
-            t = SimpleNamespace(scheduled_eval=scheduled, last_score=SimpleNamespace(nats=nats),
-                                improved=None, progress=SimpleNamespace(step=0, lr_scale=1.0),
-                                stop=lambda msg: acts.append("stop"))
-            cb("eval", t)
-            acts.append(t.progress.lr_scale)
+            view = SimpleNamespace(scheduled_eval=scheduled, evaluation=SimpleNamespace(objective=nats), step=0,
+                                   lr_scale=1.0)
+            request = cb("eval", view)
+            acts.append("stop" if isinstance(request, rnnlab.hooks.Stop) else
+                        request.factor if isinstance(request, rnnlab.hooks.ScaleLR) else 1.0)
         return acts
 
     straight = run([(True, 3.0), (True, 2.0), (True, 1.9)], make())

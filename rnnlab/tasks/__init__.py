@@ -1,0 +1,1 @@
+"""Tasks: the problems the one Trainer trains (tasks/base.py holds the contract)."""
