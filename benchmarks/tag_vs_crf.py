@@ -8,7 +8,7 @@ The peer's token features are the usual hand-made ones (sklearn-crfsuite's tutor
 lower-cased word, its 1-3 character prefixes and suffixes, its shape (Xxxx, dd, ...), is-title/upper/
 digit, and the same for the words at -2, -1, +1, +2. Both are scored by rnnlab.tasks.entities (the
 CoNLL definition; seqeval gives the same numbers, see tests/test_tag_entities.py) on the dev and the
-annotated test file; training time is wall-clock on this machine.
+annotated test file; training time is wall-clock and CPU time (the process's) on this machine.
 """
 from __future__ import annotations
 
@@ -88,8 +88,12 @@ def main() -> int:
     p.add_argument("--ours-only", action="store_true", help="run only rnnlab's tagger")
     p.add_argument("--flags", action="append", help="flags of one `rnnlab tag train` run of ours (repeatable; "
                    "default: the defaults, then --crf)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: the tagger's matrices are "
+                   "small, and on a shared machine a second thread that waits for a core makes every step slower)")
     p.add_argument("--out", default=None, help="folder for our runs (run0, run1, ...; default: a temporary one)")
     args = p.parse_args()
+    import torch
+    torch.set_num_threads(args.threads)
     splits = resolve_splits("wnut17")
     rows = []
     if not args.ours_only:

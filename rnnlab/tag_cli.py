@@ -18,7 +18,7 @@ def add_parser(sub, parser_class) -> None:
                         description="Train a tagger: word embedding + character CNN/BiLSTM + word shape -> "
                         "bidirectional LSTM -> softmax or CRF. Writes RUN/best/ (the best validation entity F1, "
                         "or loss for tags without B-/I- prefixes), RUN/last/, RUN/metrics.jsonl and RUN/loss.png; "
-                        "at the end best/ is scored on the validation and test files. Budget: 30 epochs or 20 "
+                        "at the end best/ is scored on the validation and test files. Budget: 20 epochs or 20 "
                         "minutes, whichever ends first, unless --max-epochs/--max-steps/--max-minutes say otherwise.")
     add_flags(t, TagConfig, skip=("tensorboard",))
     t.add_argument("--resume", metavar="RUN", help="continue RUN from its last/ checkpoint exactly, in place; "

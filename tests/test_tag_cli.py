@@ -95,6 +95,7 @@ def test_bad_input_is_one_line_exit_2(run, files, tmp_path, capsys):
     assert "--char" in _error(capsys, ["tag", "train", "--data", files["train"], "--char", "rnn",
                                        "--out", str(tmp_path / "z")])
     assert not (tmp_path / "z").exists()
+    assert "cannot change --hidden" in _error(capsys, ["tag", "train", "--resume", run, "--hidden", "32"])
 
 
 def test_plain_tags_train_and_eval(files, tmp_path, capsys):

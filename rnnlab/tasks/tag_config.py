@@ -17,12 +17,14 @@ class TagConfig(LoopConfig):
     """A tagging run: data, tagger shape and regularisation, and the loop's settings (LoopConfig)."""
     DEFAULT_STEPS = None
     DEFAULT_MINUTES = 20.0
-    DEFAULT_EPOCHS = 30
-    lr: float = setting(2e-3, "peak learning rate (Adam)", resumable=True)
+    DEFAULT_EPOCHS = 20
+    lr: float = setting(5e-3, "peak learning rate (Adam)", resumable=True)
     warmup_steps: int = setting(100, "linear warmup steps")
     eval_every: int = setting(106, "steps between validation passes and checkpoints (106 = one WNUT-17 epoch at "
                               "--batch-size 32)", resumable=True)
     seed: int = setting(1337, "seed for initialisation, batch order and dropout")
+    dtype: str = setting("float32", "float32 or bfloat16 (autocast; the CRF and the losses stay float32)",
+                         resumable=True)
     data: str = setting("wnut17", "training file in CoNLL format (token<TAB>tag lines, a blank line between "
                         "sentences), or wnut17: WNUT-17's train, dev and test files")
     val: Optional[str] = setting(None, "validation file (CoNLL): model selection and the scores during training; "
@@ -30,8 +32,8 @@ class TagConfig(LoopConfig):
     test: Optional[str] = setting(None, "test file (CoNLL), scored once at the end with best/ and by `tag eval` "
                                   "(default: wnut17's annotated test file)", metavar="FILE")
     batch_size: int = setting(32, "sentences per batch (bucketed by length)")
-    min_count: int = setting(1, "words seen fewer times in training become <unk> (the character features "
-                             "still spell them)")
+    min_count: int = setting(2, "words seen fewer times in training become <unk>, so that <unk> is trained on the "
+                             "rare words that unseen words resemble (the character features still spell them)")
     model: str = setting("lstm", "recurrent cell of the encoder: lstm, gru or rnn")
     embed: int = setting(100, "word embedding size")
     hidden: int = setting(200, "units per direction of the bidirectional encoder")
@@ -45,7 +47,7 @@ class TagConfig(LoopConfig):
                         "Viterbi (default: an independent softmax per token)")
     input_dropout: float = setting(0.5, "locked dropout on the encoder's inputs (word, char and shape features)")
     dropout: float = setting(0.3, "locked dropout between stacked layers")
-    word_dropout: float = setting(0.05, "probability of replacing a training word by <unk>, so that <unk> "
+    word_dropout: float = setting(0.3, "probability of replacing a training word by <unk>, so that <unk> "
                                   "learns to stand for unseen words")
     weight_drop: float = setting(0.0, "recurrent dropout: DropConnect on the hidden-to-hidden weights")
     head_dropout: float = setting(0.5, "dropout before the output layer")

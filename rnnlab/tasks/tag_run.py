@@ -67,7 +67,7 @@ def load_splits(cfg: TagConfig) -> Splits:
 
 def _devices(cfg: TagConfig, say: Say):
     device = resolve_device(cfg.device)
-    return device, resolve_dtype("float32" if cfg.dtype == "auto" else cfg.dtype, device, say)
+    return device, resolve_dtype(cfg.dtype, device, say)
 
 
 def _finish(task: TagTask, result: taskrun.TaskResult, test: Tagged | None, device, dtype) -> TagResult:
