@@ -89,8 +89,3 @@ class EpochPlan:
             self._epoch = epoch
         return self._batches[k]
 
-
-def packed_order(lengths: Tensor) -> tuple[Tensor, Tensor]:
-    """Permutation that sorts a batch by falling length, and its inverse (for enforce_sorted packing)."""
-    order = torch.argsort(lengths, descending=True, stable=True)
-    return order, torch.argsort(order)
