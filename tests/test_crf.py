@@ -81,3 +81,18 @@ def test_bio_constraints_forbid_i_after_o_and_decoding_obeys_them():
     em[:, :, 2] += 5.0   # I-per everywhere would win unconstrained
     for path in crf.decode(em, mask):
         assert path[0] != 2 and all(trans[a, b] for a, b in zip(path, path[1:]))
+
+
+def test_constrained_argmax_is_the_likeliest_allowed_path():
+    from rnnlab.models.crf import constrained_argmax
+    tags = ["O", "B-per", "I-per", "B-loc", "I-loc"]
+    trans, start = bio_constraints(tags)
+    K = len(tags)
+    em, mask = _batch(K, [4, 2, 3], seed=9)
+    logp = torch.log_softmax(em, -1)
+    paths = constrained_argmax(logp, mask, (trans, start))
+    for b, n in enumerate([4, 2, 3]):
+        ok = [p for p in itertools.product(range(K), repeat=n)
+              if start[p[0]] and all(trans[a, c] for a, c in zip(p, p[1:]))]
+        best = max(ok, key=lambda p: sum(float(logp[b, t, y]) for t, y in enumerate(p)))
+        assert tuple(paths[b]) == best

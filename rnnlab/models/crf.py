@@ -71,29 +71,42 @@ class CRF(nn.Module):
         """-log p(y | x) per sentence: log Z - s(y), (B,)."""
         return self.log_partition(emissions, mask) - self.score(emissions, tags, mask)
 
-    @torch.no_grad()
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         """Viterbi: the highest-scoring path of each sentence, as lists of `length` tag ids."""
-        trans, start, end = self._scores()
-        emissions = emissions.float()
-        B, T, K = emissions.shape
-        delta = start + emissions[:, 0]                                         # (B, K)
-        back = []
-        keep = torch.arange(K, device=emissions.device).expand(B, K)           # identity pointers on padding
-        for t in range(1, T):
-            # delta_t(j) = E[t, j] + max_i(delta_{t-1}(i) + A[i, j]), psi_t(j) = argmax_i
-            best, arg = (delta.unsqueeze(2) + trans).max(dim=1)                 # (B, K), (B, K)
-            on = mask[:, t:t + 1]
-            delta = torch.where(on, best + emissions[:, t], delta)
-            back.append(torch.where(on, arg, keep))
-        tag = (delta + end).argmax(dim=1)                                       # (B,): y_T
-        path = [tag]
-        for arg in reversed(back):
-            tag = arg.gather(1, tag.unsqueeze(1)).squeeze(1)                    # (B,): y_{t-1} = psi_t(y_t)
-            path.append(tag)
-        full = torch.stack(path[::-1], dim=1).tolist()                          # (B, T)
-        lengths = mask.sum(1).tolist()
-        return [row[:n] for row, n in zip(full, lengths)]
+        return viterbi(emissions.float(), mask, *self._scores())
+
+
+@torch.no_grad()
+def viterbi(emissions: torch.Tensor, mask: torch.Tensor, trans: torch.Tensor, start: torch.Tensor,
+            end: torch.Tensor) -> list[list[int]]:
+    """argmax over paths of start[y_1] + sum_t E[t, y_t] + sum_t A[y_{t-1}, y_t] + end[y_T], per sentence."""
+    B, T, K = emissions.shape
+    delta = start + emissions[:, 0]                                             # (B, K)
+    back = []
+    keep = torch.arange(K, device=emissions.device).expand(B, K)               # identity pointers on padding
+    for t in range(1, T):
+        # delta_t(j) = E[t, j] + max_i(delta_{t-1}(i) + A[i, j]), psi_t(j) = argmax_i
+        best, arg = (delta.unsqueeze(2) + trans).max(dim=1)                     # (B, K), (B, K)
+        on = mask[:, t:t + 1]
+        delta = torch.where(on, best + emissions[:, t], delta)
+        back.append(torch.where(on, arg, keep))
+    tag = (delta + end).argmax(dim=1)                                           # (B,): y_T
+    path = [tag]
+    for arg in reversed(back):
+        tag = arg.gather(1, tag.unsqueeze(1)).squeeze(1)                        # (B,): y_{t-1} = psi_t(y_t)
+        path.append(tag)
+    full = torch.stack(path[::-1], dim=1).tolist()                              # (B, T)
+    lengths = mask.sum(1).tolist()
+    return [row[:n] for row, n in zip(full, lengths)]
+
+
+def constrained_argmax(log_probs: torch.Tensor, mask: torch.Tensor, allowed) -> list[list[int]]:
+    """The likeliest tag path of independent per-token distributions among the allowed ones (e.g. no I-X
+    after O): Viterbi with 0 for an allowed transition and -1e4 for a forbidden one."""
+    trans_ok, start_ok = allowed
+    trans = torch.where(trans_ok, 0.0, NOT_ALLOWED).to(log_probs.device)
+    start = torch.where(start_ok, 0.0, NOT_ALLOWED).to(log_probs.device)
+    return viterbi(log_probs.float(), mask, trans, start, torch.zeros_like(start))
 
 
 def bio_constraints(tags: list[str]) -> tuple[torch.Tensor, torch.Tensor] | None:

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from ..errors import require
 from .char_features import CharConfig, CharFeatures, word_features
-from .crf import CRF
+from .crf import CRF, constrained_argmax
 from .encoder import Encoder, EncoderConfig
 
 
@@ -35,7 +35,7 @@ class TaggerConfig:
     shape_embed: int = 8
     head_dropout: float = 0.5  # dropout on the encoder's outputs before the linear head
     crf: bool = False
-    constrained: bool = True   # CRF with a BIO tag set: I-X only after B-X or I-X
+    constrained: bool = True   # with a BIO tag set, decode only paths where I-X follows B-X or I-X
     outside: int = -1          # id of the O tag (entity tag sets), whose score o_bias lowers when decoding
     average: float = 0.0       # decay of the running average of the weights used to evaluate and predict; 0 off
 
@@ -64,6 +64,7 @@ class Tagger(nn.Module):
         self.drop = nn.Dropout(cfg.head_dropout)
         self.head = nn.Linear(self.encoder.cfg.output_size, cfg.num_tags)
         self.crf = CRF(cfg.num_tags, allowed if cfg.constrained else None) if cfg.crf else None
+        self.allowed = allowed if cfg.constrained else None   # softmax decoding keeps to them too
         # subtracted from the O score before decoding: trades precision for recall; set on the validation split
         self.register_buffer("o_bias", torch.zeros(()))
         if cfg.average:      # a copy of every weight, saved with them: a_t = d_t a_{t-1} + (1 - d_t) w_t
@@ -127,8 +128,9 @@ class Tagger(nn.Module):
 
     def decode(self, batch, scores: Tensor | None = None, mask: Tensor | None = None,
                o_bias: float | None = None) -> list[list[int]]:
-        """Best tag ids of each sentence: Viterbi with a CRF, else the per-token argmax; the O tag's score
-        lowered by o_bias (default: the model's own)."""
+        """Best tag ids of each sentence: Viterbi with a CRF; else the likeliest valid BIO path of the per-token
+        distributions (constrained), or the per-token argmax. The O tag's score is lowered by o_bias first
+        (default: the model's own)."""
         if scores is None:
             scores, mask = self.emissions(batch)
         bias = float(self.o_bias) if o_bias is None else o_bias
@@ -137,5 +139,7 @@ class Tagger(nn.Module):
             scores[..., self.cfg.outside] -= bias                                          # (B, T, K)
         if self.crf is not None:
             return self.crf.decode(scores, mask)
+        if self.allowed is not None:
+            return constrained_argmax(torch.log_softmax(scores.float(), -1), mask, self.allowed)
         best = scores.argmax(-1).tolist()                                                  # (B, T)
         return [row[:n] for row, n in zip(best, mask.sum(1).tolist())]
