@@ -24,7 +24,8 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({"word": args.word, "neighbors": [[t, round(s, 6)] for t, s in found]}))
     else:
-        width = max((len(t) for t, _ in found), default=0)
-        for t, s in found:
+        shown = [(t if t.strip() and t.isprintable() else repr(t), s) for t, s in found]   # "\n" -> '\n'
+        width = max((len(t) for t, _ in shown), default=0)
+        for t, s in shown:
             print(f"{t:{width}s}  {s:.4f}")
     return 0
