@@ -102,6 +102,8 @@ def test_folds_report_mean_std_and_each_fold(toy, tmp_path):
     assert cv["k"] == 2 and [f["n"] for f in cv["folds"]] == [200, 200]
     assert cv["mean_accuracy"] == pytest.approx(np.mean(accs)) and cv["std_accuracy"] == pytest.approx(np.std(accs, ddof=1))
     assert (tmp_path / "cv" / "fold-2" / "last").is_dir()
+    fold = classify_run.evaluate(classify_run.load(tmp_path / "cv" / "fold-2", "cpu", "last"))
+    assert fold["n"] == 200 and fold["accuracy"] == pytest.approx(accs[1])     # eval scores the fold's own test part
 
 
 def _error(capsys, *argv) -> str:
