@@ -184,7 +184,7 @@ def fraction_bar(enabled: bool, desc: str):
 
 def unit_of(view) -> str:
     """What the losses are per: the language model's tokenizer (char, byte, word), else the task's unit."""
-    return getattr(view.cfg, "tokenizer", None) or view.unit
+    return (getattr(view.cfg, "tokenizer", None) or view.unit) if view.task.name == "lm" else view.unit
 
 
 def loss_status(view) -> str:

@@ -137,7 +137,8 @@ def clean_stale_tmp(run_dir: Path, say: Callable[[str], None] = lambda m: None) 
 
 
 def _is_row(row) -> bool:
-    return isinstance(row, dict) and isinstance(row.get("step"), int) and "val_nats" in row
+    """A metrics.jsonl row of any task: a step and a validation loss (val_nats for language models)."""
+    return isinstance(row, dict) and isinstance(row.get("step"), int) and ("val_nats" in row or "val_loss" in row)
 
 
 def read_metrics(path: Path) -> tuple[list[dict], int | None]:
