@@ -113,20 +113,22 @@ def test_row_evaluation_agrees_with_one_stream_on_a_trained_model(small_text, tm
     assert abs(rows.nats - one.nats) < 2e-3
 
 
-@pytest.mark.parametrize("seconds, max_steps, lr, expected", [
-    (0.45, 1100, 3e-3, ((2, 512, 0.2), 3e-3)),      # AMX: 1,100 steps fit, the tuned recipe
-    (0.70, 1100, 3e-3, ((2, 512, 0.15), 4e-3)),     # ~800 steps: higher rate, less dropout
-    (2.25, 1100, 3e-3, ((2, 256, 0.1), 3e-3)),      # ~250 steps: the smaller model
-    (2.25, 1100, 1e-3, ((2, 256, 0.1), 1e-3)),      # a --lr the user gave is kept
-    (0.70, 200, 3e-3, ((2, 512, 0.2), 3e-3)),       # the step budget fits: nothing changes
+@pytest.mark.parametrize("seconds, max_steps, lr, batch, expected", [
+    (0.45, 1100, 3e-3, 128, ((2, 512, 0.2), 3e-3, 128)),     # AMX: 1,100 steps fit, the tuned recipe
+    (0.70, 1100, 3e-3, 128, ((2, 512, 0.15), 4e-3, 128)),    # ~800 steps: higher rate, less dropout
+    (2.25, 1100, 3e-3, 128, ((2, 512, 0.1), 3e-3, 32)),      # ~250 steps: more, smaller batches
+    (2.25, 1100, 1e-3, 96, ((2, 512, 0.1), 1e-3, 96)),       # a --lr and a --batch-size the user gave are kept
+    (0.70, 200, 3e-3, 128, ((2, 512, 0.2), 3e-3, 128)),      # the step budget fits: nothing changes
 ])
-def test_default_recipe_follows_the_steps_that_fit(small_text, monkeypatch, seconds, max_steps, lr, expected):
+def test_default_recipe_follows_the_steps_that_fit(small_text, monkeypatch, seconds, max_steps, lr, batch, expected):
     from rnnlab import recipe
-    timed = {512: seconds, 256: seconds * 0.3}
-    monkeypatch.setattr(recipe, "seconds_per_step", lambda m, *a, **k: timed[m.hidden])
+    monkeypatch.setattr(recipe, "seconds_per_step", lambda m, corpus, cfg, *a, **k: seconds * cfg.batch_size / 128)
     said = []
     model, cfg = recipe.choose(load_corpus(str(small_text), "char", 0.1),
-                               TrainConfig(max_steps=max_steps, max_minutes=10.0, lr=lr), torch.device("cpu"),
-                               torch.float32, said.append)
-    assert ((model.layers, model.hidden, model.dropout), cfg.lr) == expected
+                               TrainConfig(max_steps=max_steps, max_minutes=10.0, lr=lr, batch_size=batch),
+                               torch.device("cpu"), torch.float32, said.append)
+    assert ((model.layers, model.hidden, model.dropout), cfg.lr, cfg.batch_size) == expected
     assert bool(said) == (expected[0] != (2, 512, 0.2))      # a changed recipe is announced
+    if expected[2] == 32:
+        assert "--batch-size 32" in said[0] and "about 1013 of these steps do" in said[0]   # timed again at 32
+        assert cfg.max_steps == 4400                          # the default step budget: the same characters
