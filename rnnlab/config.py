@@ -177,6 +177,7 @@ class LoopConfig(_Dict):
     DEFAULT_STEPS = 1100         # the budget when none is given: these, whichever ends first (None: no such cap)
     DEFAULT_MINUTES = 10.0
     DEFAULT_EPOCHS = None
+    MIN_HORIZON = 0              # a step budget decays the learning rate over at least this many steps
     optimizer: str = setting("adam", ", ".join(OPTIMIZERS), metavar="|".join(OPTIMIZERS))
     lr: float = setting(3e-3, "peak learning rate", resumable=True)            # the way forward after a divergence
     momentum: float = setting(0.9, "momentum for sgd and rmsprop")
@@ -273,6 +274,7 @@ class TrainConfig(LoopConfig):
 
     The budget follows resolve_budget: TrainConfig(max_steps=200) trains 200 steps with no time cap,
     TrainConfig(max_minutes=5) 5 minutes with no step cap, TrainConfig() 1100 steps or 10 minutes."""
+    MIN_HORIZON = 1100           # shorter step runs decay over the default budget: "N, resume to 2N" = "2N"
     data: str = setting("tiny_shakespeare", "text file, or a bundled corpus name from `rnnlab datasets`",
                         metavar="PATH|NAME")
     tokenizer: str = setting("char", f"{', '.join(TOKENIZERS)}: Unicode characters, raw bytes (any file), or words",

@@ -23,15 +23,16 @@ def step_budget(cfg: TrainConfig, steps_per_epoch: int | None = None) -> int | N
 
 
 def decay_horizon(cfg: TrainConfig, steps_per_epoch: int | None = None) -> int | None:
-    """The fixed cosine horizon: --lr-decay-steps, else max(step budget, the default budget).
+    """The fixed cosine horizon: --lr-decay-steps, else max(step budget, cfg.MIN_HORIZON).
 
-    Shorter and resumed step-budget runs with the same settings thus follow the same schedule, so
-    'train N, resume to 2N' equals 'train 2N'. None when no step budget is set.
+    A language model's MIN_HORIZON is its default budget (1,100 steps): shorter and resumed
+    step-budget runs with the same settings thus follow the same schedule, so 'train N, resume to
+    2N' equals 'train 2N'. Other tasks decay over their own budget. None when no step budget is set.
     """
     if cfg.lr_decay_steps:
         return cfg.lr_decay_steps
     steps = step_budget(cfg, steps_per_epoch)
-    return None if steps is None else max(steps, DEFAULT_HORIZON)
+    return None if steps is None else max(steps, getattr(cfg, "MIN_HORIZON", DEFAULT_HORIZON))
 
 
 def horizon_follows_time(cfg: TrainConfig) -> bool:
