@@ -60,6 +60,9 @@ def test_readers(tmp_path):
 
 
 def test_rt_polarity_reads_every_line():
+    from rnnlab.text.shared_data import find_folder
+    if find_folder("rt-polarity") is None:
+        pytest.skip("the shared rt-polarity folder is not here")
     d = load_labelled("rt-polarity")
     assert len(d) == 10662 and d.labels.count("pos") == 5331
 

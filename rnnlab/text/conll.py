@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import require
+from .shared_data import data_roots
 
 # bundled NER corpora: a name given as --data and the files of its splits (in the shared data folder)
 NAMED = {"wnut17": ("wnut17", {"train": "wnut17train.conll", "val": "emerging.dev.conll",
@@ -75,13 +76,6 @@ def read_conll(path: str | os.PathLike) -> Tagged:
         line = raw[:exc.start].count(b"\n") + 1
         require(False, f"{p} line {line} is not UTF-8 text", "convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8)")
     return parse_conll(text, str(p))
-
-
-def data_roots() -> list[Path]:
-    """Where named corpora are looked for: $RNNLAB_DATA, then the shared data folder beside the checkout."""
-    roots = [Path(os.environ["RNNLAB_DATA"])] if os.environ.get("RNNLAB_DATA") else []
-    here = Path(__file__).resolve().parents[2]         # the repository (or site-packages) root
-    return roots + [here.parent / "shared" / "data", here / "data", Path.cwd() / "data"]
 
 
 def resolve_splits(data: str, val: str | None = None, test: str | None = None) -> dict[str, str]:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RnnlabError, require
+from .shared_data import data_roots, find_folder
 
 TOKENIZERS = ("word", "kim", "space", "char")
 _WORD = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"   # the project's ../shared/data
-NAMED = {"rt-polarity": "rt-polarity"}                                 # --data NAME -> folder under SHARED_DATA
+NAMED = {"rt-polarity": "rt-polarity"}                                 # --data NAME -> folder in a data root
 
 
 @dataclass
@@ -80,7 +80,8 @@ def _read(path: Path, source: str) -> str:
 
 def polarity_files(source: str) -> tuple[Path, Path] | None:
     """(pos, neg) files of a two-file polarity corpus named by `source`, or None if it is not one."""
-    folder = SHARED_DATA / NAMED[source] if source in NAMED and not os.path.exists(source) else Path(source)
+    named = source in NAMED and not os.path.exists(source)
+    folder = (find_folder(NAMED[source]) or Path(NAMED[source])) if named else Path(source)
     if folder.is_dir():
         utf8 = folder / "utf8"
         folder = utf8 if utf8.is_dir() else folder
@@ -88,8 +89,9 @@ def polarity_files(source: str) -> tuple[Path, Path] | None:
         require(len(pos) == 1 and len(neg) == 1, f"{source} is a folder without one .pos and one .neg file",
                 "give a folder with NAME.pos and NAME.neg, a CSV/TSV file, or label<TAB>text lines")
         return pos[0], neg[0]
-    require(source not in NAMED, f"--data {source}: the corpus is not at {SHARED_DATA / NAMED.get(source, '')}",
-            "give the path of its folder (with rt-polarity.pos and rt-polarity.neg)")
+    require(source not in NAMED, f"--data {source}: no {NAMED.get(source)}/ folder in "
+            f"{', '.join(str(r) for r in data_roots())}",
+            "give the path of its folder (with rt-polarity.pos and rt-polarity.neg), or set RNNLAB_DATA")
     return None
 
 
