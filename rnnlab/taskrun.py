@@ -71,6 +71,31 @@ def existing_run(run: str | Path, say: Say = _stderr) -> Iterator[Path]:
         yield run_dir
 
 
+def resume_overrides(run: str | Path, overrides: dict | None, cfg_cls) -> dict:
+    """The settings a resume of `run` changes: the budget rule applied, --out only naming the run itself,
+    and nothing that `cfg_cls` does not mark resumable (RnnlabError otherwise)."""
+    from .config import budget_overrides
+    from .settings import resumable
+    overrides = budget_overrides(dict(overrides or {}), cfg_cls)
+    out = overrides.pop("out", None)
+    require(out is None or Path(out).resolve() == Path(run).resolve(), f"--resume continues {run} in place, so "
+            f"--out {out} would be ignored", "drop --out (copy the run directory to fork it)")
+    fixed = sorted(set(overrides) - resumable(cfg_cls))
+    require(not fixed, f"cannot change {', '.join('--' + k.replace('_', '-') for k in fixed)} when resuming",
+            "resume with the run's own settings, or start a new run with --out")
+    return overrides
+
+
+def resumed_config(meta: dict, cfg_cls, overrides: dict, run_dir: Path):
+    """The run's saved settings (config.json's train section) with the overrides; refused when its step
+    budget is already spent. Returns (config, the step the checkpoint holds)."""
+    cfg = cfg_cls.from_dict(meta["train"]).replace(**overrides, out=str(run_dir))
+    step = int(meta.get("metrics", {}).get("step", 0))
+    require(cfg.max_steps is None or cfg.max_steps > step, f"{run_dir} is already at step {step} and "
+            f"--max-steps is {cfg.max_steps}", f"pass --max-steps above {step} to train further")
+    return cfg, step
+
+
 def standard_callbacks(run_dir: Path, cfg, data_info: dict, progress: bool, extra: tuple = ()) -> list:
     """Patience rules, loss curve, checkpointer, metrics log, `extra` (e.g. a sample printer), progress."""
     callbacks: list = []

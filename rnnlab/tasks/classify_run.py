@@ -17,11 +17,9 @@ import numpy as np
 import torch
 
 from .. import checkpoint, taskrun
-from ..config import budget_overrides
 from ..device import resolve_device, resolve_dtype
 from ..errors import require
 from ..models.classifier import Classifier, ClassifierConfig
-from ..settings import resumable
 from ..text.label_vocab import LabelSet, TokenVocab
 from ..text.labelled import Labelled, load_labelled, polarity_files, tokenize
 from .classify import ClassifyEvaluation, ClassifyTask, classification_metrics, predict_proba, score
@@ -156,21 +154,12 @@ def _source_data(meta: dict, cfg: ClassifyConfig, run_dir: Path) -> Labelled:
 
 def resume(run: str | Path, overrides: dict | None = None, progress: bool = True, say: Say = _stderr) -> ClassifyResult:
     """Continue a classification run from last/ exactly; only settings marked resumable may change."""
-    overrides = budget_overrides(dict(overrides or {}), ClassifyConfig)
-    out = overrides.pop("out", None)
-    require(out is None or Path(out).resolve() == Path(run).resolve(), f"--resume continues {run} in place, so "
-            f"--out {out} would be ignored", "drop --out (copy the run directory to fork it)")
-    fixed = sorted(set(overrides) - resumable(ClassifyConfig))
-    require(not fixed, f"cannot change {', '.join('--' + k.replace('_', '-') for k in fixed)} when resuming",
-            "resume with the run's own settings, or start a new run with --out")
+    overrides = taskrun.resume_overrides(run, overrides, ClassifyConfig)
     with taskrun.existing_run(run, say) as run_dir:
         ckpt = checkpoint.resolve_checkpoint(run_dir, "last")
         meta = _meta_of(ckpt)
         saved = ClassifyConfig.from_dict(meta["train"])
-        cfg = saved.replace(**overrides, out=str(run_dir))
-        step = int(meta.get("metrics", {}).get("step", 0))
-        require(cfg.max_steps is None or cfg.max_steps > step, f"{run_dir} is already at step {step} and "
-                f"--max-steps is {cfg.max_steps}", f"pass --max-steps above {step} to train further")
+        cfg, step = taskrun.resumed_config(meta, ClassifyConfig, overrides, run_dir)
         data = _source_data(meta, cfg, run_dir)
         model = Classifier(ClassifierConfig.from_dict(meta["model"]))
         checkpoint.load_weights_into(model, ckpt)

@@ -16,11 +16,10 @@ from typing import Callable
 import torch
 
 from .. import checkpoint, taskrun
-from ..config import UNSET, budget_overrides
+from ..config import UNSET
 from ..device import resolve_device, resolve_dtype
 from ..errors import require
 from ..models.tagger import Tagger, TaggerConfig
-from ..settings import resumable
 from ..text.conll import Tagged, read_conll, resolve_splits
 from .entities import entities, is_chunked
 from .tag import TagConfig, TagEvaluation, TagTask, build_tagger, evaluate_split, split_off_validation
@@ -106,23 +105,13 @@ def train(cfg: TagConfig, progress: bool = True, say: Say = _stderr) -> TagResul
 
 def resume(run: str | Path, overrides: dict | None = None, progress: bool = True, say: Say = _stderr) -> TagResult:
     """Continue a tagging run from last/ exactly; only settings marked resumable may change."""
-    overrides = budget_overrides(dict(overrides or {}), TagConfig)
-    out = overrides.pop("out", None)
-    require(out is None or Path(out).resolve() == Path(run).resolve(), f"--resume continues {run} in place, so "
-            f"--out {out} would be ignored", "drop --out (copy the run directory to fork it)")
-    fixed = sorted(set(overrides) - resumable(TagConfig))
-    require(not fixed, f"cannot change {', '.join('--' + k.replace('_', '-') for k in fixed)} when resuming",
-            "resume with the run's own settings, or start a new run with --out")
+    overrides = taskrun.resume_overrides(run, overrides, TagConfig)
     with taskrun.existing_run(run, say) as run_dir:
         ckpt = checkpoint.resolve_checkpoint(run_dir, "last")
         meta = checkpoint.read_meta(ckpt)
         require(checkpoint.task_of(meta) == "tag", f"{run_dir} is a {checkpoint.task_of(meta)} run, not a tagger",
                 f"resume it with its own command")
-        saved = TagConfig.from_dict(meta["train"])
-        cfg = saved.replace(**overrides, out=str(run_dir))
-        step = int(meta.get("metrics", {}).get("step", 0))
-        require(cfg.max_steps is None or cfg.max_steps > step, f"{run_dir} is already at step {step} and "
-                f"--max-steps is {cfg.max_steps}", f"pass --max-steps above {step} to train further")
+        cfg, step = taskrun.resumed_config(meta, TagConfig, overrides, run_dir)
         splits = load_splits(cfg)
         require(splits.info["fingerprint"] == meta["data"].get("fingerprint"), f"{cfg.data} is not the training "
                 f"data {run_dir} was trained on (its sha256 differs)", "resume with the original files")
