@@ -112,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .embed_cli import add_parser as add_embed
     add_classify(sub, Parser)
     add_embed(sub, Parser)
+    from .inspect.cli import add_parser as add_inspect
+    from .ngram.cli import add_parser as add_ngram
+    from .serve.cli import add_parser as add_serve
+    add_ngram(sub, Parser)
+    add_inspect(sub, Parser)
+    add_serve(sub, Parser)
 
     toy = sub.add_parser("toy", help="the lectures' toy problems").add_subparsers(dest="toy", required=True,
                                                                                  parser_class=Parser)
@@ -269,9 +275,25 @@ def cmd_embed(args) -> int:
     return run(args)
 
 
+def cmd_ngram(args) -> int:
+    from .ngram.cli import run
+    return run(args)
+
+
+def cmd_inspect(args) -> int:
+    from .inspect.cli import run
+    return run(args)
+
+
+def cmd_serve(args) -> int:
+    from .serve.cli import run
+    return run(args)
+
+
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "datasets": cmd_datasets,
             "gradcheck": cmd_gradcheck, "gradflow": cmd_gradflow, "toy": cmd_toy, "hmm": cmd_hmm,
-            "esn": cmd_esn, "tag": cmd_tag, "classify": cmd_classify, "embed": cmd_embed}
+            "esn": cmd_esn, "tag": cmd_tag, "classify": cmd_classify, "embed": cmd_embed,
+            "ngram": cmd_ngram, "inspect": cmd_inspect, "serve": cmd_serve}
 
 
 
