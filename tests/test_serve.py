@@ -422,7 +422,7 @@ def test_the_page_in_a_headless_browser(run_dir, tmp_path):
         page.find_element(By.ID, "search").click()                 # pick one from the cell search
         wait.until(lambda p: p.find_elements(By.CSS_SELECTOR, "#search-results li"))
         first = page.find_element(By.CSS_SELECTOR, "#search-results li")
-        chosen = first.text.split(": ", 1)[1].split(" r=")[0]       # "layer 0 h[3]"
+        chosen = first.text.split(": ", 1)[1].split(" r=")[0]       # "layer 1 h[3]"
         shown = _backgrounds(page, "#rendered")
         first.click()
         wait.until(lambda p: chosen in p.find_element(By.ID, "unit-name").text)

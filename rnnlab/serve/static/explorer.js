@@ -42,7 +42,7 @@ function colour(v, lo, hi) {
   return { background: `rgb(${rgb.join(",")})`, text: a > 0.6 ? "#fff" : "#1d232b" };
 }
 const visible = (s) => s.replace(/\n/g, "⏎").replace(/\t/g, "⇥").replace(/^ $/, "␣");
-const unitName = (u) => `layer ${u.layer} ${u.kind}[${u.unit}]`;
+const unitName = (u) => `layer ${u.layer + 1} ${u.kind}[${u.unit}]`;   // layers shown from 1, as rnnlab inspect does
 
 function unitChoice() {
   const H = state.info ? state.info.hidden : 1;
@@ -182,7 +182,7 @@ async function searchCells() {
     $("search-status").textContent = `${cells.length} features`;
     $("search-results").replaceChildren(...cells.map((c) => {
       const li = document.createElement("li"), snip = document.createElement("span");
-      li.textContent = `${c.feature}: layer ${c.layer} ${c.kind}[${c.unit}] r=${c.correlation.toFixed(2)} `;
+      li.textContent = `${c.feature}: layer ${c.layer + 1} ${c.kind}[${c.unit}] r=${c.correlation.toFixed(2)} `;
       snip.className = "snippet";
       snip.textContent = visible(c.snippet.slice(0, 40));
       li.appendChild(snip);
@@ -321,7 +321,7 @@ async function start() {
   const info = state.info;
   $("run-info").textContent = `${info.run} · ${info.model.toUpperCase()} ${info.layers}×${info.hidden} · ` +
     `${info.tokenizer} vocabulary of ${info.vocab_size}`;
-  $("layer").replaceChildren(...Array.from({ length: info.layers }, (_, k) => new Option(k, k)));
+  $("layer").replaceChildren(...Array.from({ length: info.layers }, (_, k) => new Option(k + 1, k)));
   $("layer").value = info.layers - 1;
   $("kind").replaceChildren(...info.kinds.map((k) => new Option(k, k)));
   $("unit").max = info.hidden - 1;
