@@ -14,6 +14,7 @@ from rnnlab.inspect.error_analysis import analyse, closing_pairs
 from rnnlab.inspect.gates import saturation
 from rnnlab.text.vocab import CharVocab
 
+from .browser import chromium
 from .conftest import SHAKESPEARE
 
 TEXT = ('He said "go (now) [[Home]]" and {if (x) {y}} at http://a.b/c, $x^2$.\n  Indented line: "a (b (c) d) e".\n'
@@ -139,6 +140,32 @@ def test_report_is_one_self_contained_page(run_dir, tmp_path):
     assert data["units"]["chosen"]["label"] == "layer 2 c unit 3" and len(data["top"][0]) == 5
     coloured = re.search(r'<div id="text">(.*?)</div>', page, re.S).group(1)
     assert coloured.count("<span>") == 300 and page.count("data:image/png;base64,") == 2
+
+
+def test_report_in_a_headless_browser(run_dir, tmp_path):
+    """The page colours every piece, switches units from its menu and shows the top-5 under the pointer."""
+    out = tmp_path / "report.html"
+    assert cli.main(["inspect", "report", str(run_dir / "run"), "--text", str(run_dir / "text.txt"), "--out",
+                     str(out), "--report-chars", "200", "--orders", "2", "--no-progress"]) == 0
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+    page = chromium()
+    try:
+        page.get(out.as_uri())
+        colours = "return [...document.querySelectorAll('#text span')].map(s => s.style.backgroundColor)"
+        first = page.execute_script(colours)
+        assert len(first) == 200 and all(c.startswith("rgb") for c in first) and len(set(first)) > 5
+        menu = Select(page.find_element(By.ID, "unit"))
+        assert len(menu.options) >= 3
+        menu.select_by_index(len(menu.options) - 1)
+        assert page.execute_script(colours) != first
+        ActionChains(page).move_to_element(page.find_elements(By.CSS_SELECTOR, "#text span")[5]).perform()
+        tip = page.find_element(By.ID, "tip")
+        assert tip.is_displayed() and len(tip.text.splitlines()) == 6 and "%" in tip.text
+        page.save_screenshot(str(tmp_path / "report.png"))
+    finally:
+        page.quit()
 
 
 def test_lstmvis_export(run_dir, tmp_path):

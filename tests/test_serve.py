@@ -27,6 +27,8 @@ from rnnlab.serve import explorer as explorer_module
 from rnnlab.serve.app import ExplorerServer, Handler
 from rnnlab.serve.explorer import Explorer, cut
 
+from .browser import chromium
+
 from .conftest import SHAKESPEARE, run_cli
 
 TEXT = "ROMEO:\nBut, soft! what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n"
@@ -359,23 +361,6 @@ def test_serve_command_help_errors_and_a_real_start(run_dir):
 
 
 # -- the page in a real browser ----------------------------------------------------------------------------
-def _chromium():
-    """Headless Debian chromium under Selenium, or a skip saying what is missing."""
-    try:
-        from selenium import webdriver
-    except ImportError:
-        pytest.skip("selenium is not installed (pip install -e '.[dev]')")
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not browser or not driver:
-        pytest.skip("Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1050", "--force-device-scale-factor=1"):
-        options.add_argument(arg)
-    return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
-
-
 def _backgrounds(page, where):
     return page.execute_script(f"return [...document.querySelectorAll('{where} span.p')]"
                                ".map(s => s.style.backgroundColor)")
@@ -389,7 +374,7 @@ def test_the_page_in_a_headless_browser(run_dir, tmp_path):
 
     run = Path(os.environ.get("RNNLAB_SERVE_RUN", run_dir))      # a better-trained run for the README's picture
     server, thread = _serve(run)
-    page = _chromium()
+    page = chromium()
     wait = WebDriverWait(page, TIMEOUT)
     try:
         page.get(server.url)
