@@ -20,6 +20,7 @@ def test_inside_delimiters_excludes_the_delimiters():
 
 def test_depth_position_and_indentation_count():
     assert list(f.bracket_depth("a(b[c]d)e")) == [0, 0, 1, 1, 2, 1, 1, 0, 0]
+    assert list(f.BUILTIN["brace depth"]("{a(b{c}d)}")) == [0, 1, 1, 1, 1, 2, 1, 1, 1, 0]
     assert list(f.position_in_line("ab\ncd")) == [0, 1, 2, 0, 1]
     assert list(f.indentation("x\n  y\n\tz")) == [0, 0, 2, 2, 2, 2, 4, 4]
 

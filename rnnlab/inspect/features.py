@@ -30,15 +30,16 @@ def _inside_pairs(text: str, open_ch: str, close_ch: str) -> np.ndarray:
     return out
 
 
-def bracket_depth(text: str) -> np.ndarray:
-    """Nesting depth of (), [] and {} together at each character (an opener counts from the next character)."""
+def bracket_depth(text: str, openers: str = OPENERS, closers: str = CLOSERS) -> np.ndarray:
+    """Nesting depth of (), [] and {} together (or of the given pairs) at each character; an opener counts
+    from the next character, a closer no longer counts."""
     out = np.zeros(len(text), np.float32)
     depth = 0
     for t, ch in enumerate(text):
-        if ch in CLOSERS and depth > 0:
+        if ch in closers and depth > 0:
             depth -= 1
         out[t] = depth
-        if ch in OPENERS:
+        if ch in openers:
             depth += 1
     return out
 
@@ -147,6 +148,7 @@ BUILTIN: dict[str, Callable[[str], np.ndarray]] = {
     "inside brackets": lambda text: _inside_pairs(text, "[", "]"),
     "inside braces": lambda text: _inside_pairs(text, "{", "}"),
     "bracket depth": bracket_depth,
+    "brace depth": lambda text: bracket_depth(text, "{", "}"),
     "inside [[ ]]": inside_double_brackets,
     "inside a URL": inside_url,
     "position in line": position_in_line,
