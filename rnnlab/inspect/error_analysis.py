@@ -193,10 +193,14 @@ def plot(result: dict, path) -> None:
     left.legend(fontsize=8)
     closing = result["closing"]
     labels = [_bin_label(lo, hi) for lo, hi in DISTANCE_BINS if _bin_label(lo, hi) in closing["run"]]
-    for name in series:
+    for name in series if labels else []:
         acc = [closing[name][b]["accuracy"] if b in closing[name] else np.nan for b in labels]
         right.plot(labels, acc, marker="o", label="run" if name == "run" else f"{name}-gram")
+    if not labels:
+        right.text(0.5, 0.5, "no closing ) ] } or \" in this text", ha="center", va="center",
+                   transform=right.transAxes)
     right.set(xlabel="distance to the opener (characters)", ylabel="top-1 accuracy at the closer",
               title="closing ) ] } \" against distance", ylim=(0, 1))
-    right.legend(fontsize=8)
+    if labels:
+        right.legend(fontsize=8)
     save_figure(fig, path)
