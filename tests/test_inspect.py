@@ -110,6 +110,16 @@ def test_error_analysis_scores_the_same_predictions(run_dir):
     assert len(result["wins"]) == 5 and result["wins"][0]["bits_gained"] >= result["losses"][0]["bits_gained"]
 
 
+def test_the_default_text_starts_at_a_paragraph():
+    """The validation split starts mid-text, maybe inside $...$: a feature with parity would flip everywhere."""
+    from rnnlab.inspect.commands import paragraph_start
+    from rnnlab.inspect.features import inside_math
+    text = "a$ and more.\n\nWe have $x$ here."
+    assert paragraph_start(text) == "We have $x$ here."
+    assert inside_math(paragraph_start(text))[9] == 1                      # the x is inside
+    assert paragraph_start("no break at all") == "no break at all"
+
+
 def test_commands_write_their_files(run_dir, tmp_path, capsys):
     run, text = str(run_dir / "run"), str(run_dir / "text.txt")
     assert cli.main(["inspect", "cells", run, "--text", text, "--json", "--no-progress",

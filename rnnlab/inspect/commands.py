@@ -24,6 +24,16 @@ class Subject:
         return self.ckpt.model
 
 
+PARAGRAPH_SEARCH = 5000
+
+
+def paragraph_start(text: str) -> str:
+    """The text from its first paragraph break on (within PARAGRAPH_SEARCH characters): the validation split
+    starts mid-sentence, possibly inside $...$ or quotes, which would turn those features inside out."""
+    cut = text.find("\n\n", 0, PARAGRAPH_SEARCH)
+    return text[cut + 2:] if cut >= 0 else text
+
+
 def load_subject(run: str, text_file: str | None, max_chars: int) -> Subject:
     """The run on CPU in float32, and the text (a file, or the run's validation split) up to max_chars."""
     from .. import runs
@@ -33,7 +43,8 @@ def load_subject(run: str, text_file: str | None, max_chars: int) -> Subject:
     runs._require_finite_weights(ckpt)
     if text_file is None:
         corpus = runs._training_corpus(ckpt, ckpt.train_cfg.data, "pass --text with the text to inspect")
-        text, source = ckpt.vocab.decode(corpus.val[:max_chars]), f"the validation split of {ckpt.train_cfg.data}"
+        text = paragraph_start(ckpt.vocab.decode(corpus.val[:max_chars + PARAGRAPH_SEARCH]))[:max_chars]
+        source = f"the validation split of {ckpt.train_cfg.data}"
     else:
         path = Path(text_file)
         require(path.is_file(), f"no such text file: {text_file}", "give the path of a UTF-8 text file with --text")
