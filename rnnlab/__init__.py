@@ -17,7 +17,7 @@ _EXPORTS = {  # public name -> the module that defines it
     "Score": "evaluation", "evaluate": "evaluation",
     "generate": "generate",
     "LanguageModel": "models.language_model",
-    "train": "runs", "resume": "runs", "load_run": "runs", "sample": "runs", "sample_text": "runs",
+    "train": "runs", "resume": "runs", "load_run": "runs", "sample": "runs", "sample_text": "runs", "sample_batch": "runs",
     "evaluate_run": "runs",
     "load_corpus": "text.corpus",
     "CharVocab": "text.vocab", "ByteVocab": "text.vocab", "WordVocab": "text.vocab",

@@ -314,6 +314,9 @@ def budget_overrides(given: dict, cls=TrainConfig) -> dict:
     return given
 
 
+MAX_SAMPLES = 4096
+
+
 @dataclass
 class SampleConfig(_Dict):
     """How to draw text from a trained model."""
@@ -325,7 +328,8 @@ class SampleConfig(_Dict):
     top_p: float = setting(1.0, "sample from the smallest set with this much probability; 1 off", metavar="P")
     greedy: bool = setting(False, "always take the likeliest token")
     seed: Optional[int] = setting(None, "same seed, same text (default: random)", metavar="S")
-    num_samples: int = setting(1, "independent samples, separated by a ---- line", metavar="N")
+    num_samples: int = setting(1, "independent samples, generated side by side as one batch (sample i is the "
+                               "text of --seed + i), separated by a ---- line", metavar="N")
 
     def __post_init__(self):
         _check_types(self)
@@ -336,6 +340,8 @@ class SampleConfig(_Dict):
                 f"by (below {sys.float_info.min:.3g})", "use --greedy for the likeliest token, or e.g. --temperature 0.5")
         require_positive("--top-k", self.top_k, allow_zero=True)
         require_positive("--num-samples", self.num_samples)
+        require(self.num_samples <= MAX_SAMPLES, f"--num-samples must be at most {MAX_SAMPLES}, got "
+                f"{self.num_samples}", "ask for fewer samples per call")
         require(0.0 < self.top_p <= 1.0, f"--top-p must be in (0, 1], got {self.top_p}", "pass e.g. --top-p 0.9")
 
 

@@ -24,7 +24,7 @@ from .config import ModelConfig, SampleConfig, TrainConfig, budget_overrides
 from .device import resolve_device, resolve_dtype
 from .errors import NotUTF8Error, RnnlabError, rehint, require
 from .evaluation import Score, evaluate
-from .generate import generate
+from .generate import generate, generate_batch
 from .models.language_model import LanguageModel
 from .settings import resumable
 from .text.corpus import Corpus, encode_file, fingerprint, load_corpus, resolve_source
@@ -249,6 +249,15 @@ def sample(path_or_ckpt, cfg: SampleConfig | None = None, device: str = "auto", 
     ckpt = path_or_ckpt if isinstance(path_or_ckpt, checkpoint.Checkpoint) else load_run(path_or_ckpt, device)
     _require_finite_weights(ckpt)
     return generate(ckpt.model, ckpt.vocab, cfg, next(ckpt.model.parameters()).device)
+
+
+def sample_batch(path_or_ckpt, cfg: SampleConfig | None = None, device: str = "auto", **settings) -> list[str]:
+    """cfg.num_samples whole samples generated side by side as one batch; sample i is the text that
+    sample_text gives with seed + i."""
+    cfg = _sample_config(cfg, settings)
+    ckpt = path_or_ckpt if isinstance(path_or_ckpt, checkpoint.Checkpoint) else load_run(path_or_ckpt, device)
+    _require_finite_weights(ckpt)
+    return generate_batch(ckpt.model, ckpt.vocab, cfg, next(ckpt.model.parameters()).device)
 
 
 def sample_text(path_or_ckpt, cfg: SampleConfig | None = None, device: str = "auto", **settings) -> str:
