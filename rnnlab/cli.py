@@ -172,13 +172,12 @@ def cmd_sample(args) -> int:
     from . import runs
     cfg = SampleConfig(**given(args, SampleConfig))
     ckpt = runs.load_run(args.run, args.device, which=args.which)
-    for i in range(cfg.num_samples):
-        if i:
-            sys.stdout.write("\n----\n")
-        seeded = cfg.replace(seed=None if cfg.seed is None else (cfg.seed + i) % 2 ** 32)
-        for piece in runs.sample(ckpt, seeded):
+    if cfg.num_samples == 1:                   # one sample streams as it is produced
+        for piece in runs.sample(ckpt, cfg):
             sys.stdout.write(piece)
             sys.stdout.flush()
+    else:                                      # several are generated side by side as one batch
+        sys.stdout.write("\n----\n".join(runs.sample_batch(ckpt, cfg)))
     sys.stdout.write("\n")
     return 0
 
