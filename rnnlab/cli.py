@@ -108,10 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_esn(sub, Parser)
     from .tag_cli import add_parser as add_tag
     add_tag(sub, Parser)
+    from .forecast_cli import add_parser as add_forecast
+    add_forecast(sub, Parser)
+    from .translate_cli import add_parser as add_translate
+    add_translate(sub, Parser)
+    from .caption_cli import add_parser as add_caption
+    add_caption(sub, Parser)
     from .classify_cli import add_parser as add_classify
     from .embed_cli import add_parser as add_embed
     add_classify(sub, Parser)
     add_embed(sub, Parser)
+    from .prepare_cli import add_parser as add_prepare
+    add_prepare(sub, Parser)
     from .inspect.cli import add_parser as add_inspect
     from .ngram.cli import add_parser as add_ngram
     from .serve.cli import add_parser as add_serve
@@ -264,6 +272,21 @@ def cmd_tag(args) -> int:
     return run(args)
 
 
+def cmd_translate(args) -> int:
+    from .translate_cli import run
+    return run(args)
+
+
+def cmd_forecast(args) -> int:
+    from .forecast_cli import run
+    return run(args)
+
+
+def cmd_caption(args) -> int:
+    from .caption_cli import run
+    return run(args)
+
+
 def cmd_classify(args) -> int:
     from .classify_cli import run
     return run(args)
@@ -271,6 +294,11 @@ def cmd_classify(args) -> int:
 
 def cmd_embed(args) -> int:
     from .embed_cli import run
+    return run(args)
+
+
+def cmd_prepare(args) -> int:
+    from .prepare_cli import run
     return run(args)
 
 
@@ -291,8 +319,10 @@ def cmd_serve(args) -> int:
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "datasets": cmd_datasets,
             "gradcheck": cmd_gradcheck, "gradflow": cmd_gradflow, "toy": cmd_toy, "hmm": cmd_hmm,
-            "esn": cmd_esn, "tag": cmd_tag, "classify": cmd_classify, "embed": cmd_embed,
-            "ngram": cmd_ngram, "inspect": cmd_inspect, "serve": cmd_serve}
+            "esn": cmd_esn, "tag": cmd_tag, "forecast": cmd_forecast, "translate": cmd_translate,
+            "caption": cmd_caption,
+            "classify": cmd_classify, "embed": cmd_embed,
+            "ngram": cmd_ngram, "prepare": cmd_prepare, "inspect": cmd_inspect, "serve": cmd_serve}
 
 
 

@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 import torch
 
 from . import callbacks as cb
-from . import checkpoint, finetune, recipe, rundir, taskrun
+from . import checkpoint, distributed, finetune, recipe, rundir, taskrun
 from .backends import TorchBackend
 from .config import ModelConfig, SampleConfig, TrainConfig, budget_overrides
 from .device import resolve_device, resolve_dtype
@@ -28,6 +28,7 @@ from .generate import generate, generate_batch
 from .models.language_model import LanguageModel
 from .settings import resumable
 from .text.corpus import Corpus, encode_file, fingerprint, load_corpus, resolve_source
+from .text.prepare import CACHE_NAME, cached_corpus
 from .tasks.lm import LanguageModelTask
 from .trainer import Trainer
 
@@ -97,6 +98,7 @@ def train(model_cfg: ModelConfig | None, cfg: TrainConfig, progress: bool = True
     """Train a new language model into cfg.out (a run directory: best/, last/, metrics.jsonl, loss.png).
 
     The directory must be new or empty; it is locked while the run trains (RnnlabError if in use)."""
+    say = distributed.on_root(say)
     with taskrun.new_run(cfg.out, say) as run_dir:
         return _train(run_dir, model_cfg, cfg, progress, say)
 
@@ -110,11 +112,13 @@ def _train(run_dir: Path, model_cfg: ModelConfig | None, cfg: TrainConfig, progr
     if cfg.init_from:      # RUN's vocabulary extended by the new text's symbols; RUN's weights, new rows fresh
         corpus, model = finetune.corpus_and_model(base, model_cfg, cfg, say)
     else:
-        corpus = load_corpus(cfg.data, cfg.tokenizer, cfg.val_frac, cfg.min_count)
+        corpus = (cached_corpus(cfg.data, cfg.tokenizer, cfg.val_frac, cfg.min_count, run_dir / CACHE_NAME, progress)
+                  or load_corpus(cfg.data, cfg.tokenizer, cfg.val_frac, cfg.min_count))
         if model_cfg is None:    # no model flags: the default, or a smaller one where the time budget binds
             measured = time.monotonic()
-            model_cfg, cfg = (recipe.choose(corpus, cfg, device, dtype, say) if cfg.backend == "torch"
-                              else (ModelConfig(), cfg))
+            model_cfg, cfg = distributed.root_decides(   # one measurement, so that every rank builds one model
+                lambda: recipe.choose(corpus, cfg, device, dtype, say) if cfg.backend == "torch"
+                else (ModelConfig(), cfg))
             measured = time.monotonic() - measured  # counted in the run's time budget
         torch.manual_seed(cfg.seed)  # weight init and dropout; sampling uses its own generators
         model = LanguageModel(model_cfg.replace(vocab_size=corpus.vocab.size))
@@ -132,6 +136,7 @@ def resume(run_dir: str | Path, overrides: dict | None = None, progress: bool = 
            say: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> RunResult:
     """Continue a run from its last/ checkpoint exactly (same data, vocabulary, RNG and optimizer state),
     in place and locked. max_minutes is the run's total wall time, the minutes already spent included."""
+    say = distributed.on_root(say)
     run_dir = rundir.check_resume(run_dir)
     require((run_dir / "last").exists() or (run_dir / ".last.old").exists(),
             f"{run_dir} has no last/ checkpoint to resume", "give the --out directory of an earlier training run")
@@ -158,6 +163,7 @@ def _resume(run_dir: Path, overrides: dict, progress: bool, say) -> RunResult:
             "resume without --tokenizer, or start a new run")
     data = overrides.pop("data", saved.data)
     cfg = saved.replace(**overrides, data=data, out=str(run_dir))
+    cfg = cfg.replace(batch_size=distributed.per_rank_batch(saved.batch_size, ckpt.meta.get("world_size", 1)))
     step = int(ckpt.meta.get("metrics", {}).get("step", 0))
     require(cfg.max_steps is None or cfg.max_steps > step, f"{run_dir} is already at step {step} and --max-steps is "
             f"{cfg.max_steps}", f"pass --max-steps above {step} (or --max-minutes alone) to train further")
@@ -208,7 +214,9 @@ def _training_corpus(ckpt: checkpoint.Checkpoint, data: str, hint: str) -> Corpu
     changed = (f"{data} is not the text {ckpt.path.parent} was trained on: the data changed since training "
                "(sha256 differs)")
     try:
-        corpus = load_corpus(data, cfg.tokenizer, cfg.val_frac, cfg.min_count, vocab=ckpt.vocab)
+        corpus = (cached_corpus(data, cfg.tokenizer, cfg.val_frac, cfg.min_count, ckpt.path.parent / CACHE_NAME,
+                                vocab=ckpt.vocab)
+                  or load_corpus(data, cfg.tokenizer, cfg.val_frac, cfg.min_count, vocab=ckpt.vocab))
     except RnnlabError:     # symbols the vocabulary lacks, or no longer UTF-8: say first that the text changed
         path = resolve_source(data)
         require(fingerprint(path) == ckpt.meta["data"]["fingerprint"], changed, hint)

@@ -70,8 +70,28 @@ def split_tokens(tokens: np.ndarray, val_frac: float) -> tuple[np.ndarray, np.nd
     return tokens[:n_train], tokens[n_train:]
 
 
+def load_prepared_corpus(source: str, tokenizer: str, val_frac: float, vocab=None) -> Corpus:
+    """A directory written by `rnnlab prepare`: its tokens memory-mapped, split where it recorded."""
+    from .prepare import load_prepared
+    manifest, prepared_vocab, tokens = load_prepared(source)
+    require(manifest["tokenizer"] == tokenizer, f"{source} was prepared with --tokenizer {manifest['tokenizer']}, "
+            f"not {tokenizer}", f"pass --tokenizer {manifest['tokenizer']}, or prepare the text again")
+    require(abs(manifest["val_frac"] - val_frac) < 1e-12, f"{source} was prepared with --val-frac "
+            f"{manifest['val_frac']}, not {val_frac}", f"pass --val-frac {manifest['val_frac']}, or prepare again")
+    if vocab is not None:
+        require(vocab.to_dict() == prepared_vocab.to_dict(), f"{source} has another vocabulary than this run",
+                "use the prepared corpus the run was trained on")
+    n = manifest["n_train"]
+    return Corpus(source=source, path=str(Path(source).resolve()), vocab=vocab or prepared_vocab, train=tokens[:n],
+                  val=tokens[n:], fingerprint=manifest["fingerprint"])
+
+
 def load_corpus(source: str, tokenizer: str = "char", val_frac: float = 0.1, min_count: int = 1, vocab=None) -> Corpus:
-    """Read, fingerprint, fit (or reuse) a vocabulary, encode, and split a corpus."""
+    """Read, fingerprint, fit (or reuse) a vocabulary, encode, and split a corpus; a prepared directory is
+    memory-mapped instead."""
+    from .prepare import is_prepared
+    if is_prepared(source):
+        return load_prepared_corpus(source, tokenizer, val_frac, vocab)
     path = resolve_source(source)
     if tokenizer == "byte" or isinstance(vocab, ByteVocab):
         vocab = vocab or ByteVocab()
