@@ -53,7 +53,8 @@ def row(series: str, runs: list[tuple[dict, float]]) -> str:
         return sum((t if name == "model" else t["baselines"][name])[key] for t, _ in runs) / len(runs)
     cells = [f"{mean(n, 'mae'):.4g} / {mean(n, 'rmse'):.4g} / **{mean(n, 'mase'):.3f}**" if n == "model" else
              f"{mean(n, 'mae'):.4g} / {mean(n, 'rmse'):.4g} / {mean(n, 'mase'):.3f}" for n, _ in MODELS]
-    wins = sum(t["mase"] < min(t["baselines"]["seasonal_naive"]["mase"], t["baselines"]["esn"]["mase"]) for t, _ in runs)
+    wins = sum(t["mase"] < min(t["baselines"]["seasonal_naive"]["mase"], t["baselines"]["esn"]["mase"])
+               for t, _ in runs)
     first, n = runs[0][0], len(runs)
     val = f"{sum(t['val'] for t, _ in runs) / n:.3f} / {sum(t['esn_val'] for t, _ in runs) / n:.3f}"
     return (f"| {series} (H={first['horizon']}, L={first['window']}, m={first['season']}, {first['test_origins']} "

@@ -52,7 +52,8 @@ def add_parser(sub, parser_class) -> None:
 def table(scores: dict) -> str:
     """The test scores of the model and the baselines as aligned lines."""
     rows = [("model", scores)] + list(scores["baselines"].items())
-    lines = [f"  {NAMES[name]:20s} MAE {s['mae']:10.4g}  RMSE {s['rmse']:10.4g}  MASE {s['mase']:.3f}" for name, s in rows]
+    lines = [f"  {NAMES[name]:20s} MAE {s['mae']:10.4g}  RMSE {s['rmse']:10.4g}  MASE {s['mase']:.3f}"
+             for name, s in rows]
     return "\n".join(lines)
 
 

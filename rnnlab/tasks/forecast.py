@@ -58,7 +58,8 @@ def model_config(cfg: ForecastConfig) -> ForecasterConfig:
 
 
 @torch.no_grad()
-def predict(model: Forecaster, inputs: np.ndarray, device: torch.device, dtype: torch.dtype = torch.float32) -> np.ndarray:
+def predict(model: Forecaster, inputs: np.ndarray, device: torch.device,
+            dtype: torch.dtype = torch.float32) -> np.ndarray:
     """(B, L) normalised windows -> (B, H) normalised forecasts, in eval mode."""
     was_training = model.training
     model.eval()

@@ -32,7 +32,7 @@ class ForecastConfig(LoopConfig):
                         "or a CSV file (a header row, one time step per row)", metavar="NAME|FILE")
     column: Optional[str] = setting(None, "the CSV column of values (default: the last column)", metavar="NAME")
     horizon: Optional[int] = setting(None, "values forecast from each origin (default 12; nile 5)", metavar="H")
-    window: Optional[int] = setting(None, "past values the model reads (default: sunspots 132, co2 36, nile 10, "
+    window: Optional[int] = setting(None, "past values the model reads (default: sunspots 64, co2 12, nile 10, "
                                     "airline 24; files: 2 x the season or 2 x the horizon, at least 8)", metavar="L")
     season: Optional[int] = setting(None, "seasonal period in steps for the seasonal-naive baseline and MASE's "
                                     "scale; 1: none (default: sunspots 132, co2 12, nile 1, airline 12; files 1)",
@@ -42,7 +42,8 @@ class ForecastConfig(LoopConfig):
     difference: Optional[str] = setting(None, "what the models read: none (the window relative to its last value; "
                                         "targets relative to the last value) or seasonal (the window's seasonal "
                                         "differences z_t - z_(t-m); targets relative to the seasonal-naive "
-                                        "forecast) (default: none; files none)", choices=("none", "seasonal"))
+                                        "forecast) (default: seasonal for co2 and airline, none otherwise)",
+                                        choices=("none", "seasonal"))
     val_frac: float = setting(0.15, "fraction of the series before the test tail used to validate (best/ and "
                               "the ESN's grid)")
     test_frac: float = setting(0.2, "the series' last fraction, the test tail: a forecast from every origin in "
@@ -71,7 +72,8 @@ class ForecastConfig(LoopConfig):
             value = getattr(self, name)
             require(0.0 < value < 0.5, f"--{name.replace('_', '-')} must be in (0, 0.5), got {value}",
                     f"pass e.g. --{name.replace('_', '-')} 0.2")
-        require(0.0 <= self.dropout < 1.0, f"--dropout must be in [0, 1), got {self.dropout}", "pass e.g. --dropout 0.2")
+        require(0.0 <= self.dropout < 1.0, f"--dropout must be in [0, 1), got {self.dropout}",
+                "pass e.g. --dropout 0.2")
         require(0.0 <= self.noise <= 10.0, f"--noise must be in [0, 10], got {self.noise}", "pass e.g. --noise 0.1")
         require(self.model in KINDS, f"unknown model {self.model!r}", "use --model gru, lstm or rnn")
         require(self.loss in LOSSES, f"unknown loss {self.loss!r}", "use --loss mae or mse")
