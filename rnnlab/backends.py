@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from . import distributed
+
 if TYPE_CHECKING:
     from .config import LoopConfig
 
@@ -35,6 +37,10 @@ class TorchBackend:
         self.cfg = cfg
         self.params = [p for p in task.model.parameters() if p.requires_grad]   # frozen embeddings stay out
         self.optimizer = build_optimizer(self.params, cfg)
+        self.replica = None
+        if distributed.active():      # gradients all-reduced (averaged) in backward; see distributed.py
+            from .replica import Replica
+            self.replica = Replica(task, device)
 
     @staticmethod
     def check_settings(cfg, model_cfg) -> None:
@@ -44,7 +50,11 @@ class TorchBackend:
         """Batch `step` of `task`: forward, backward, clip, update at `lr`; the (detached) loss and its items."""
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        loss, items = task.train_loss(step, device, dtype)
+        if self.replica is None:
+            loss, items = task.train_loss(step, device, dtype)
+        else:
+            with self.replica.forwarding(task):           # the task's model calls go through DDP
+                loss, items = task.train_loss(step, device, dtype)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.clip_value:

@@ -14,6 +14,7 @@ import math
 import sys
 from pathlib import Path
 
+from . import distributed
 from .checkpoint import save_checkpoint, saved_step
 from .config import SampleConfig
 from .errors import RnnlabError
@@ -82,6 +83,8 @@ class Checkpointer:
             metrics["best_val_nats"] = view.best[0]
         sections = {"task": view.task.name, **view.task.checkpoint_sections(), "train": view.cfg.to_dict(),
                     "data": self.data_info}
+        if distributed.world_size() > 1:        # train.batch_size is per process: resume keeps their product
+            sections["world_size"] = distributed.world_size()
         try:
             save_checkpoint(self.run_dir / name, view.model, sections, metrics, view.resume_state())
         except OSError as exc:              # disk full, quota, I/O error: the previous checkpoint is untouched

@@ -8,7 +8,8 @@
 One stream through a long text is a matrix-vector product per token; R rows read side
 by side make it a matrix-matrix product, R times fewer steps. Each row first reads the
 K tokens that precede its span (unscored), so every scored token has at least K tokens
-of context; `rows=1` gives the single carried stream exactly.
+of context; `rows=1` gives the single carried stream exactly. Under torchrun each rank reads a
+contiguous share of the rows and the ranks' sums of nats are added (every rank must call evaluate).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import distributed
 from .device import autocast
 
 EVAL_CHUNK = 4096
@@ -133,19 +135,19 @@ def evaluate(model, tokens: np.ndarray, device: torch.device, dtype: torch.dtype
 
     The text is read as up to `rows` parallel rows, each warmed up on the `burn_in` tokens before
     its span (see the module docstring); rows=1 is one stream with the state carried through.
-    on_progress(fraction done) is called after every chunk.
+    on_progress(fraction done) is called after every chunk. Distributed: this rank's rows, summed over ranks.
     """
     was_training = model.training
     model.eval()
     tokens = np.asarray(tokens)
     n = len(tokens) - 1
     plan = plan_rows(n, rows, burn_in)
-    inputs, targets, scored = _windows(tokens, plan)
+    inputs, targets, scored = (a[distributed.rows_of_rank(len(plan.starts))] for a in _windows(tokens, plan))
     R, W = inputs.shape
-    chunk = max(1, min(chunk, LOGIT_BUDGET // (R * model.head.out_features)))   # bound the logits
+    chunk = max(1, min(chunk, LOGIT_BUDGET // (max(R, 1) * model.head.out_features)))   # bound the logits
     total = torch.zeros((), dtype=torch.float64, device=device)
     state = None
-    for start in range(0, W, chunk):
+    for start in range(0, W if R else 0, chunk):                               # a rank may have no rows
         x = torch.from_numpy(inputs[:, start:start + chunk]).to(device)            # (R, T)
         y = torch.from_numpy(targets[:, start:start + chunk]).to(device)           # (R, T)
         m = torch.from_numpy(scored[:, start:start + chunk]).to(device)            # (R, T)
@@ -157,4 +159,4 @@ def evaluate(model, tokens: np.ndarray, device: torch.device, dtype: torch.dtype
         if on_progress is not None:
             on_progress(min(1.0, (start + chunk) / W))
     model.train(was_training)
-    return Score(nats=float(total) / n, n_tokens=n)
+    return Score(nats=float(distributed.all_sum(total)) / n, n_tokens=n)

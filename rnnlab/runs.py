@@ -66,6 +66,7 @@ def _backend(cfg: TrainConfig, say) -> tuple[type, torch.device, torch.dtype]:
     if cfg.backend == "numpy":
         from .numpy_ref.backend import NumpyBackend
         require(cfg.device in ("auto", "cpu"), "--backend numpy runs on the CPU", "drop --device or pass --device cpu")
+        require(not distributed.active(), "--backend numpy trains in one process", "run it without torchrun")
         return NumpyBackend, torch.device("cpu"), torch.float64 if cfg.dtype == "float64" else torch.float32
     device = resolve_device(cfg.device)
     return TorchBackend, device, resolve_dtype(cfg.dtype, device, warn=say)

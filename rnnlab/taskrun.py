@@ -7,6 +7,9 @@ NaN and Ctrl-C handling:
     with taskrun.new_run(cfg.out, say) as run_dir:            # or taskrun.existing_run(RUN, say)
         task = MyTask(...)
         result = taskrun.fit_task(task, cfg, run_dir, data_info, device=device, dtype=dtype)
+
+Under torchrun rank 0 alone checks, locks and writes the run directory; the other ranks wait for it
+(`_from_root`) and are handed the directory, or rank 0's refusal as the same RnnlabError.
 """
 from __future__ import annotations
 
@@ -14,12 +17,12 @@ import contextlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, ContextManager, Iterator
 
 import torch
 
 from . import callbacks as cb
-from . import checkpoint, rundir
+from . import checkpoint, distributed, rundir
 from .backends import TorchBackend
 from .errors import RnnlabError, require
 from .tasks.base import Evaluation, Task
@@ -49,8 +52,27 @@ class TaskResult:
 
 
 @contextlib.contextmanager
-def new_run(out: str | Path, say: Say = _stderr) -> Iterator[Path]:
+def _from_root(run: ContextManager[Path]) -> Iterator[Path]:
+    """Enter `run` (checks and lock) on rank 0 only; every rank gets its run directory or its RnnlabError."""
+    if not distributed.is_root():
+        yield distributed.root_decides(None)
+        return
+    with contextlib.ExitStack() as stack:
+        yield distributed.root_decides(lambda: stack.enter_context(run))
+
+
+def new_run(out: str | Path, say: Say = _stderr) -> ContextManager[Path]:
     """Check --out (new, empty, or a crashed start's leftovers), lock it for the run, yield it."""
+    return _from_root(_new_run(out, say))
+
+
+def existing_run(run: str | Path, say: Say = _stderr) -> ContextManager[Path]:
+    """Lock a run to resume it: leftovers of a kill removed, a torn metrics line dropped."""
+    return _from_root(_existing_run(run, say))
+
+
+@contextlib.contextmanager
+def _new_run(out: str | Path, say: Say) -> Iterator[Path]:
     run_dir = rundir.check_new_out(out)
     with rundir.locked(run_dir, say):
         require(not rundir.holds_run(run_dir), f"{run_dir} already holds a training run",
@@ -60,8 +82,7 @@ def new_run(out: str | Path, say: Say = _stderr) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def existing_run(run: str | Path, say: Say = _stderr) -> Iterator[Path]:
-    """Lock a run to resume it: leftovers of a kill removed, a torn metrics line dropped."""
+def _existing_run(run: str | Path, say: Say) -> Iterator[Path]:
     run_dir = rundir.check_resume(run)
     require((run_dir / "last").exists() or (run_dir / ".last.old").exists(),
             f"{run_dir} has no last/ checkpoint to resume", "give the --out directory of an earlier training run")
@@ -90,6 +111,7 @@ def resumed_config(meta: dict, cfg_cls, overrides: dict, run_dir: Path):
     """The run's saved settings (config.json's train section) with the overrides; refused when its step
     budget is already spent. Returns (config, the step the checkpoint holds)."""
     cfg = cfg_cls.from_dict(meta["train"]).replace(**overrides, out=str(run_dir))
+    cfg = cfg.replace(batch_size=distributed.per_rank_batch(cfg.batch_size, meta.get("world_size", 1)))
     step = int(meta.get("metrics", {}).get("step", 0))
     require(cfg.max_steps is None or cfg.max_steps > step, f"{run_dir} is already at step {step} and "
             f"--max-steps is {cfg.max_steps}", f"pass --max-steps above {step} to train further")

@@ -6,6 +6,11 @@ autograd + a torch optimizer, or the NumPy BPTT), and it owns the rest: the lear
 schedule, the step/epoch/time budgets, the evaluation cadence, signals and divergence. It calls
 every callback with an event name ("start", "log", "eval_start", "eval_progress", "eval",
 "end") and a read-only LoopView (hooks.py); callbacks may return requests (Stop, ScaleLR).
+
+Under torchrun (distributed.py) every rank runs this loop on its share of each batch; rank 0 alone
+has callbacks. Whatever differs between ranks (the clock, signals, callbacks' requests) is agreed at
+two points of every step (`_agree`): all ranks take rank 0's clock, horizon and lr scale, and stop
+when any rank stops, so every rank ends at the same step.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from typing import Callable
 
 import torch
 
+from . import distributed
 from .backends import TorchBackend, build_optimizer  # noqa: F401  (build_optimizer: re-exported)
 from .hooks import LoopView, ScaleLR, Stop
 from .schedule import DEFAULT_HORIZON, decay_horizon, fit_horizon, horizon_follows_time, lr_factor, step_budget
@@ -56,6 +62,8 @@ class Trainer:
 
     def __post_init__(self):
         self.task.model.to(self.device)
+        if not distributed.is_root():
+            self.callbacks = []                # rank 0 alone writes checkpoints, metrics, samples, progress
         self.backend = self.backend_cls(self.task, self.cfg, self.device, self.dtype)
         spe = self.task.steps_per_epoch
         if not horizon_follows_time(self.cfg) and self.cfg.lr_decay_steps is None:
@@ -77,6 +85,8 @@ class Trainer:
         self.scheduled_eval = True             # False for the final evaluation a stop adds off the schedule
         self._loss_sum = torch.zeros((), device=self.device)
         self._loss_count = 0
+        self._step_items = 0                   # this rank's items in the last step
+        self._signalled: int | None = None     # a signal this rank received, not yet agreed (distributed)
 
     @property
     def model(self) -> torch.nn.Module:
@@ -122,6 +132,36 @@ class Trainer:
     def stop(self, reason: str) -> None:
         """Ask the loop to end after the current step (final evaluation and checkpoint follow)."""
         self.stop_reason = self.stop_reason or reason
+
+    def on_signal(self, signum: int) -> None:
+        """SIGINT/SIGTERM: stop after this step (under torchrun at the next point where the ranks agree)."""
+        if distributed.active():
+            self._signalled = self._signalled or signum
+            return
+        if self.stop_reason is None:
+            self.stop_signal = signum
+        self.stop("interrupted by " + signal.Signals(signum).name)
+
+    def _agree(self) -> None:
+        """Distributed: every rank takes rank 0's clock, horizon and lr scale, counts every rank's items of
+        the last step, and stops (with the signal any rank received) when any rank stops."""
+        if not distributed.active():
+            return
+        p, root = self.progress, float(distributed.is_root())
+        sig = self._signalled or 0
+        t = distributed.all_sum(torch.tensor(
+            [float(self.stop_reason is not None), float(sig == signal.SIGINT), float(sig == signal.SIGTERM),
+             float(self._step_items), root * p.elapsed_s, root * p.train_seconds, root * p.horizon,
+             root * p.lr_scale], dtype=torch.float64)).tolist()
+        p.chars_seen += int(t[3]) - self._step_items
+        self._step_items = 0
+        p.elapsed_s, p.train_seconds, p.horizon, p.lr_scale = t[4], t[5], int(t[6]), t[7]
+        if t[1] or t[2]:
+            signum = signal.SIGINT if t[1] else signal.SIGTERM
+            self.stop_signal = self.stop_signal or (signum if self.stop_reason is None else None)
+            self.stop("interrupted by " + signal.Signals(signum).name)
+        elif t[0]:
+            self.stop("stopped on rank 0")
 
     def budget_spent(self) -> str | None:
         """Which budget is used up: steps, epochs or time (the fitted horizon or the clock); None if none."""
@@ -208,11 +248,12 @@ class Trainer:
         self._loss_count += 1
         p.step += 1
         p.chars_seen += items
+        self._step_items = items
 
     def flush_loss(self) -> bool:
         """Average the loss since the last flush (the only host sync); False if it is not finite."""
-        if self._loss_count:
-            self.train_loss = float(self._loss_sum) / self._loss_count
+        if self._loss_count:                   # under torchrun: the mean over the ranks' mean losses
+            self.train_loss = float(distributed.all_sum(self._loss_sum)) / self._loss_count / distributed.world_size()
             self._loss_sum.zero_()
             self._loss_count = 0
         return math.isfinite(self.train_loss)
@@ -238,6 +279,7 @@ class Trainer:
         self.improved = self.last_score.objective < p.best_val
         if self.improved:
             p.best_val, p.best_step = self.last_score.objective, p.step
+        self.task.share_state()                # distributed: rank 0's checkpoint holds every rank's rows
         self.emit("eval")
 
     def fit(self) -> "Trainer":
@@ -249,6 +291,7 @@ class Trainer:
         start_step = p.step
         with _stop_on_signals(self):
             clock = self.clock()
+            self._agree()
             while self.budget_left() and self.stop_reason is None:
                 t0 = self.clock()
                 self.train_step()
@@ -267,6 +310,7 @@ class Trainer:
                         self._timing = (p.step, p.train_seconds)
                     else:
                         self.refit_horizon()
+                self._agree()
                 if p.step % cfg.log_every == 0 or not self.budget_left():
                     if not self.flush_loss():
                         self.diverged = True
@@ -282,8 +326,9 @@ class Trainer:
                     p.elapsed_s += now - clock
                     clock = now
                     self.refit_horizon()
+                self._agree()
             if not self.diverged and evaluated_at != p.step:
-                if self.stop_signal:
+                if self.stop_signal and distributed.is_root():
                     from .callbacks import say                   # above the progress bar
                     say(f"rnnlab: {signal.Signals(self.stop_signal).name}: finishing the evaluation, "
                          "press Ctrl-C again to abort")
@@ -306,15 +351,15 @@ def _stop_on_signals(trainer: Trainer):
 
     def handler(signum, frame):
         received.append(signum)
-        if len(received) > 1:               # the second signal aborts at once: KeyboardInterrupt or exit 143
+        # the second signal aborts at once: KeyboardInterrupt or exit 143; under torchrun only a second
+        # of the same kind (torchrun forwards a terminal's Ctrl-C to its workers as SIGTERM)
+        if len(received) > 1 and (not distributed.active() or received.count(signum) > 1):
             for s, h in previous.items():
                 signal.signal(s, h)
             if signum == signal.SIGINT:
                 raise KeyboardInterrupt
             raise SystemExit(128 + signum)
-        if trainer.stop_reason is None:
-            trainer.stop_signal = signum
-        trainer.stop("interrupted by " + signal.Signals(signum).name)
+        trainer.on_signal(signum)
 
     for s in previous:
         signal.signal(s, handler)

@@ -83,3 +83,6 @@ class Task(ABC):
 
     def load_state_dict(self, d: dict) -> None:
         pass
+
+    def share_state(self) -> None:
+        """Distributed (every rank, before rank 0 checkpoints): gather what state_dict() holds per rank."""

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import distributed
 from ..device import autocast
 from ..models.classifier import Classifier
 from ..text.label_vocab import LabelSet, TokenVocab
@@ -98,7 +99,8 @@ class ClassifyTask(Task):
         self.model, self.train, self.val, self.vocab, self.labels = model, train, val, vocab, labels
         self.gram_vocab = gram_vocab
         self.batch_size, self.seed, self.batching, self.label_smoothing = batch_size, seed, batching, label_smoothing
-        self.plan = EpochPlan(train.lengths, batch_size, seed, mode="shuffle" if batching == "pad-max" else batching)
+        self.plan = EpochPlan(train.lengths, batch_size * distributed.world_size(), seed,   # W ranks share a batch
+                              mode="shuffle" if batching == "pad-max" else batching)
         self.pad_width = int(max(train.lengths.max(), 1)) if batching == "pad-max" else None
         self._y = torch.from_numpy(train.y)
 
@@ -107,7 +109,7 @@ class ClassifyTask(Task):
         return self.plan.steps_per_epoch
 
     def batch(self, step: int):
-        index = self.plan.indices(step)
+        index = distributed.share_of_batch(self.plan.indices(step))
         return pad_batch([self.train.ids[i] for i in index], index, width=self.pad_width)
 
     def train_loss(self, step: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, int]:
@@ -117,7 +119,7 @@ class ClassifyTask(Task):
             logits = self.model(batch.tokens, batch.lengths, None if g is None else g.to(device))   # (B, C)
         y = self._y[batch.index].to(device)                                     # (B,)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing)
-        return loss, len(batch.index)
+        return distributed.share_weighted(loss, len(batch.index), len(self.plan.indices(step))), len(batch.index)
 
     def evaluate(self, device: torch.device, dtype: torch.dtype, on_progress=None) -> ClassifyEvaluation:
         return score(self.model, self.val, self.labels.names, device, dtype, on_progress=on_progress)

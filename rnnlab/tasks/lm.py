@@ -2,6 +2,9 @@
 
 Batch k is chunk k of the TokenStream (text/stream.py): every row continues where it stopped,
 so the hidden state is carried from chunk to chunk (detached) and reset when an epoch starts.
+
+Under torchrun with W processes the stream has W*B rows and rank r reads rows r*B .. r*B+B-1, so W
+ranks at --batch-size B train as one process at --batch-size W*B; validation rows are split the same way.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from .. import distributed
 from ..device import autocast
 from ..evaluation import Score, estimate_seconds, evaluate
 from ..text.corpus import Corpus
@@ -49,9 +53,11 @@ class LanguageModelTask(Task):
 
     def __init__(self, model, corpus: Corpus, batch_size: int, seq_len: int, tokenizer: str = "char"):
         self.model, self.corpus, self.tokenizer = model, corpus, tokenizer
-        self.stream = TokenStream(corpus.train, batch_size, seq_len)
+        self.stream = TokenStream(corpus.train, batch_size * distributed.world_size(), seq_len)
+        self.rows = distributed.rows_of_rank(batch_size * distributed.world_size())   # this rank's rows
         self.batch_size = batch_size
         self.state = None                                        # hidden state carried between chunks
+        self._shared = None                                      # every rank's state rows (distributed)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -60,12 +66,16 @@ class LanguageModelTask(Task):
     def train_loss(self, step: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, int]:
         if self.stream.starts_epoch(step) or self.state is None:
             self.state = self.model.init_state(self.batch_size)
-        x, y = self.stream.batch(step, device)                                 # (B, T) each
+        x, y = self._batch(step, device)                                       # (B, T) each
         with autocast(device, dtype):
             logits, state = self.model(x, self.state)                          # (B, T, V)
         loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
         self.state = self.model.detach_state(state)                            # float32 even when autocast made bf16
         return loss, x.numel()
+
+    def _batch(self, step: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = self.stream.batch(step, device)                                 # (W*B, T) each
+        return (x[self.rows], y[self.rows]) if distributed.active() else (x, y)
 
     def evaluate(self, device: torch.device, dtype: torch.dtype,
                  on_progress: Callable[[float], None] | None = None) -> LMEvaluation:
@@ -78,9 +88,16 @@ class LanguageModelTask(Task):
     def checkpoint_sections(self) -> dict:
         return {"model": self.model.cfg.to_dict(), "vocab": self.corpus.vocab.to_dict()}
 
+    def share_state(self) -> None:
+        if distributed.active() and self.state is not None:
+            self._shared = [distributed.all_gather_rows(h, dim=1) for h in self.state]   # (layers, W*B, H)
+
     def state_dict(self) -> dict:
+        if distributed.active():
+            return {"hidden": self._shared or []}
         return {"hidden": list(self.state) if self.state is not None else []}
 
     def load_state_dict(self, d: dict) -> None:
         device = next(self.model.parameters()).device
-        self.state = self.model.detach_state(tuple(h.to(device) for h in d["hidden"])) or None
+        hidden = [h[:, distributed.rows_of_rank(h.shape[1])] if distributed.active() else h for h in d["hidden"]]
+        self.state = self.model.detach_state(tuple(h.to(device) for h in hidden)) or None

@@ -17,6 +17,7 @@ from typing import Callable
 
 import torch
 
+from .. import distributed
 from ..device import autocast
 from ..errors import require
 from ..models.char_features import CharConfig
@@ -130,6 +131,7 @@ class TagTask(Task):
     """Tagging on a training split, scored on a validation split (see the module docstring)."""
     name = "tag"
     unit = "sentence"
+    loss_methods = ("sentence_losses",)      # called through DDP under torchrun (replica.py)
 
     def __init__(self, cfg: TagConfig, vocabs: Vocabs, train: Tagged, val: Tagged, model: Tagger | None = None):
         self.cfg, self.vocabs = cfg, vocabs
@@ -139,14 +141,14 @@ class TagTask(Task):
         self.val_gold = val.tags
         self.val_data = encode(val.tokens, vocabs, self.model.cfg.chars.max_len, val.tags, val.path or "the validation data")
         self.chunked = is_chunked(vocabs.tags.names)
-        self.plan = EpochPlan(self.train_data.lengths, cfg.batch_size, cfg.seed)
+        self.plan = EpochPlan(self.train_data.lengths, cfg.batch_size * distributed.world_size(), cfg.seed)   # shared
 
     @property
     def steps_per_epoch(self) -> int:
         return self.plan.steps_per_epoch
 
     def batch(self, step: int) -> TagBatch:
-        return make_batch(self.train_data, self.plan.indices(step))
+        return make_batch(self.train_data, distributed.share_of_batch(self.plan.indices(step)))
 
     def train_loss(self, step: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, int]:
         if step > 0 and self.model.cfg.average:     # the weights after update step - 1 join the average
@@ -154,7 +156,8 @@ class TagTask(Task):
         batch = self.batch(step).to(device)
         with autocast(device, dtype):
             losses = self.model.sentence_losses(batch)                                 # (B,)
-        return losses.float().mean(), len(batch.index)
+        loss = distributed.share_weighted(losses.float().mean(), len(batch.index), len(self.plan.indices(step)))
+        return loss, len(batch.index)
 
     def evaluate(self, device, dtype, on_progress=None) -> TagEvaluation:
         with self.model.averaged_weights():
