@@ -35,10 +35,10 @@ class CaptionConfig(LoopConfig):
     dropout: float = setting(0.2, "dropout before the output layer")
     word_dropout: float = setting(0.25, "probability of feeding <unk> instead of the previous word in training, so "
                                   "that the next word is read from the image more than from the words before it")
-    attribute_input: str = setting("kinds", "what the decoder reads of the attribute words it has written: kinds "
-                                   "(<size>, <colour>, <shape>: the next attribute is read from the image, not "
-                                   "guessed from the word before it, so an unseen colour-shape pair is named as any "
-                                   "other) or words (the words themselves)")
+    attribute_input: str = setting("words", "what the decoder reads of the attribute words it has written: words "
+                                   "(the words themselves), or kinds (<size>, <colour>, <shape>, so that the next "
+                                   "attribute cannot be guessed from the word before it; measured worse: 39% exact "
+                                   "match on the test scenes in 18 minutes, see README)")
     beam: int = setting(3, "beam size of the final test and held-out evaluation (validation during training is "
                         "greedy)")
     max_len: int = setting(30, "the most words a caption may have")
