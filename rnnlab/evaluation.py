@@ -29,6 +29,8 @@ MAX_ROWS = 64          # rows read side by side
 MIN_ROW_TOKENS = 1024  # a row scores at least this many tokens (shorter texts get fewer rows)
 BURN_IN = 512          # unscored tokens of context each row (but the first) reads before its span
 LOGIT_BUDGET = 1 << 24  # at most this many logits per chunk (64 MB in float32), whatever the vocabulary
+GATE_BUDGET = 1 << 25   # at most this many gate pre-activations (R x T x G*H) per chunk: the fused kernels
+                        # project every step's input at once, 2 GB for 64 rows of 4096 steps of a 512-unit LSTM
 
 
 @dataclass
@@ -144,7 +146,9 @@ def evaluate(model, tokens: np.ndarray, device: torch.device, dtype: torch.dtype
     plan = plan_rows(n, rows, burn_in)
     inputs, targets, scored = (a[distributed.rows_of_rank(len(plan.starts))] for a in _windows(tokens, plan))
     R, W = inputs.shape
-    chunk = max(1, min(chunk, LOGIT_BUDGET // (max(R, 1) * model.head.out_features)))   # bound the logits
+    gates = model.recurrent.layers[0].weight_hh_l0.shape[0] if hasattr(model, "recurrent") else 1   # G*H
+    chunk = max(1, min(chunk, LOGIT_BUDGET // (max(R, 1) * model.head.out_features),      # bound the logits
+                       GATE_BUDGET // (max(R, 1) * gates)))                                 # and the gates
     total = torch.zeros((), dtype=torch.float64, device=device)
     state = None
     for start in range(0, W if R else 0, chunk):                               # a rank may have no rows

@@ -105,9 +105,8 @@ def _first_pass(path: Path, tokenizer: str, on_progress) -> tuple[str, object, i
         if on_progress:
             on_progress(0.5 * done[0] / size)
     if tokenizer == "byte":
-        with open(path, "rb") as f:
-            for raw in iter(lambda: f.read(BLOCK), b""):
-                seen(raw)
+        for _ in _raw_blocks(path, seen):
+            pass
         return digest.hexdigest(), ByteVocab(), path.stat().st_size
     if tokenizer == "char":
         counts = np.zeros(128, dtype=np.int64)
@@ -131,36 +130,36 @@ def _word_vocab(words: Counter, min_count: int) -> WordVocab:
     return WordVocab([WordVocab.UNK] + kept)
 
 
-def _encode_into(path: Path, vocab, out: np.ndarray, on_progress) -> int:
-    """Second pass: every block's tokens written into `out`; returns the count written."""
+def _encode_into(path: Path, vocab, out, on_progress) -> int:
+    """Second pass: every block's tokens appended to the open file `out`; returns the count written. Plain
+    writes, not a writable memory map: the written pages are the kernel's cache, not this process's memory."""
     size = max(path.stat().st_size, 1)
-    done, pos = 0, 0
-    if vocab.kind == "byte":
-        with open(path, "rb") as f:
-            for raw in iter(lambda: f.read(BLOCK), b""):
-                out[pos:pos + len(raw)] = np.frombuffer(raw, dtype=np.uint8)
-                pos += len(raw)
-                if on_progress:
-                    on_progress(0.5 + 0.5 * pos / size)
-        return pos
+    done, count = 0, 0
+
     def measured(raw: bytes) -> None:
         nonlocal done
         done += len(raw)
-    if vocab.kind == "char":                       # code point -> id, gathered straight into the file
+    if vocab.kind == "byte":
+        blocks = (np.frombuffer(raw, dtype=np.uint8) for raw in _raw_blocks(path, measured))
+    elif vocab.kind == "char":                     # code point -> id by one gather per block
         lut = np.maximum(vocab._lut, 0).astype(vocab.dtype)
-        for points in _code_point_blocks(path, measured):
-            np.take(lut, points, out=out[pos:pos + len(points)])
-            pos += len(points)
-            if on_progress:
-                on_progress(0.5 + 0.5 * done / size)
-        return pos
-    for block in _text_blocks(path, measured):
-        ids = vocab.encode(block)
-        out[pos:pos + len(ids)] = ids
-        pos += len(ids)
+        blocks = (np.take(lut, points) for points in _code_point_blocks(path, measured))
+    else:
+        blocks = (vocab.encode(block) for block in _text_blocks(path, measured))
+    for ids in blocks:
+        out.write(np.ascontiguousarray(ids, dtype=vocab.dtype).data)
+        count += len(ids)
         if on_progress:
             on_progress(0.5 + 0.5 * done / size)
-    return pos
+    return count
+
+
+def _raw_blocks(path: Path, on_bytes: Callable[[bytes], None] | None = None) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        for raw in iter(lambda: f.read(BLOCK), b""):
+            if on_bytes is not None:
+                on_bytes(raw)
+            yield raw
 
 
 def check_request(source: str, out, tokenizer: str, val_frac: float) -> tuple[Path, Path]:
@@ -188,10 +187,10 @@ def prepare(source: str, out, tokenizer: str = "char", val_frac: float = 0.1, mi
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        tokens = np.memmap(tmp / TOKENS, dtype=vocab.dtype, mode="w+", shape=(max(n_tokens, 1),))
-        written = _encode_into(path, vocab, tokens, on_progress)
-        tokens.flush()
-        del tokens
+        with open(tmp / TOKENS, "wb") as f:
+            written = _encode_into(path, vocab, f, on_progress)
+            f.flush()
+            os.fsync(f.fileno())
         require(written == n_tokens, f"{source} changed while it was being prepared", "prepare it again")
         manifest = {"format": FORMAT, "tokenizer": tokenizer, "vocab": vocab.to_dict(), "dtype": np.dtype(vocab.dtype).name,
                     "n_tokens": n_tokens, "n_train": n_train, "val_frac": val_frac, "min_count": min_count,

@@ -11,10 +11,24 @@ epoch the rows wrap to the start and the state is reset.
 """
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 import torch
 
 from ..errors import require
+
+
+RELEASE_EVERY = 256      # chunks between hand-backs of a memory-mapped corpus's pages
+
+
+def release_pages(mapping) -> None:
+    """Drop a read-only file mapping's pages from this process (they stay in the kernel's cache and are read
+    again when touched), so walking a corpus larger than memory does not grow the resident set."""
+    try:
+        mapping.madvise(mmap.MADV_DONTNEED)
+    except (AttributeError, OSError, ValueError):    # no madvise on this platform: the kernel reclaims them
+        pass
 
 
 class TokenStream:
@@ -28,10 +42,13 @@ class TokenStream:
         self.rows = tokens[: row_len * batch_size].reshape(batch_size, row_len)  # (B, L) view, no copy
         self.batch_size, self.seq_len = batch_size, seq_len
         self.chunks_per_epoch = (row_len - 1) // seq_len
+        self._mapped = getattr(tokens, "_mmap", None)    # a prepared corpus: np.memmap over tokens.bin
 
     def window(self, index: int) -> np.ndarray:
         """Chunk `index` (counted from the first epoch on) as a (B, T+1) int64 array: x = [:, :-1], y = [:, 1:]."""
         start = (index % self.chunks_per_epoch) * self.seq_len
+        if self._mapped is not None and index % RELEASE_EVERY == 0:
+            release_pages(self._mapped)
         return self.rows[:, start: start + self.seq_len + 1].astype(np.int64)
 
     def batch(self, index: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
