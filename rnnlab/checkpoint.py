@@ -121,6 +121,18 @@ def task_of(meta: dict) -> str:
     return str(meta.get("task", "lm"))
 
 
+def task_meta(ckpt: Path, task: str, what: str, sections=("model", "vocab", "train", "data")) -> dict:
+    """config.json of a checkpoint of `task` ("a tagger", ... is `what`), refused when it is another task's or
+    lacks one of `sections`."""
+    meta = read_meta(ckpt)
+    found = task_of(meta)
+    require(found == task, f"{ckpt} is a {found} run, not {what}", "use that task's own commands on it")
+    for key in sections:
+        require(isinstance(meta.get(key), dict), f"{Path(ckpt) / CONFIG} is damaged: no {key!r} section",
+                "use the run's other checkpoint (best/ or last/)")
+    return meta
+
+
 def read_trainer_state(ckpt: Path, device: torch.device) -> dict:
     """trainer.pt of a checkpoint directory: what resume needs (RnnlabError if missing or damaged)."""
     f = Path(ckpt) / TRAINER

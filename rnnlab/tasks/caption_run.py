@@ -121,12 +121,7 @@ class LoadedCaptioner:
 def load(run: str | Path, device: str = "auto", which: str = "best") -> LoadedCaptioner:
     """A run's (or checkpoint directory's) captioner in eval mode."""
     ckpt = checkpoint.resolve_checkpoint(run, which)
-    meta = checkpoint.read_meta(ckpt)
-    task = checkpoint.task_of(meta)
-    require(task == "caption", f"{ckpt} is a {task} run, not a captioning run", f"use the {task} commands on it")
-    for key in ("model", "vocab", "train", "data"):
-        require(isinstance(meta.get(key), dict), f"{ckpt / checkpoint.CONFIG} is damaged: no {key!r} section",
-                "use the run's other checkpoint (best/ or last/)")
+    meta = checkpoint.task_meta(ckpt, "caption", "a captioning run")
     dev = resolve_device(device)
     model = Captioner(CaptionerConfig.from_dict(meta["model"]))
     checkpoint.load_weights_into(model, ckpt)

@@ -135,12 +135,7 @@ def _held_out(run_dir: Path, meta: dict, n: int, cfg: ClassifyConfig) -> tuple[n
 
 
 def _meta_of(ckpt: Path) -> dict:
-    meta = checkpoint.read_meta(ckpt)
-    task = checkpoint.task_of(meta)
-    require(task == "classify", f"{ckpt} is a {task} run, not a classifier", "use that task's own commands on it")
-    for key in ("model", "vocab", "labels", "train", "data"):
-        require(isinstance(meta.get(key), dict), f"{ckpt / checkpoint.CONFIG} is damaged: no {key!r} section",
-                "use the run's other checkpoint (best/ or last/)")
+    meta = checkpoint.task_meta(ckpt, "classify", "a classifier", ("model", "vocab", "labels", "train", "data"))
     return meta
 
 

@@ -91,12 +91,7 @@ def train(cfg: ForecastConfig, progress: bool = True, say: Say = _stderr) -> For
 
 
 def _check_meta(ckpt: Path) -> dict:
-    meta = checkpoint.read_meta(ckpt)
-    task = checkpoint.task_of(meta)
-    require(task == "forecast", f"{ckpt} is a {task} run, not a forecaster", "use that task's own commands on it")
-    for key in ("model", "scaling", "train", "data"):
-        require(isinstance(meta.get(key), dict), f"{ckpt / checkpoint.CONFIG} is damaged: no {key!r} section",
-                "use the run's other checkpoint (best/ or last/)")
+    meta = checkpoint.task_meta(ckpt, "forecast", "a forecaster", ("model", "scaling", "train", "data"))
     return meta
 
 

@@ -139,12 +139,7 @@ class LoadedTagger:
 def load(run: str | Path, device: str = "auto", which: str = "best") -> LoadedTagger:
     """A run's (or checkpoint directory's) tagger in eval mode."""
     ckpt = checkpoint.resolve_checkpoint(run, which)
-    meta = checkpoint.read_meta(ckpt)
-    task = checkpoint.task_of(meta)
-    require(task == "tag", f"{ckpt} is a {task} run, not a tagger", f"use the {task} commands on it")
-    for key in ("model", "vocab", "train", "data"):
-        require(isinstance(meta.get(key), dict), f"{ckpt / checkpoint.CONFIG} is damaged: no {key!r} section",
-                "use the run's other checkpoint (best/ or last/)")
+    meta = checkpoint.task_meta(ckpt, "tag", "a tagger")
     vocabs = Vocabs.from_dict(meta["vocab"])
     dev = resolve_device(device)
     model = build_tagger(TaggerConfig.from_dict(meta["model"]), vocabs)

@@ -146,12 +146,7 @@ class Translator:
 def load(run: str | Path, device: str = "auto", which: str = "best") -> Translator:
     """A run's (or checkpoint directory's) model in eval mode."""
     ckpt = checkpoint.resolve_checkpoint(run, which)
-    meta = checkpoint.read_meta(ckpt)
-    task = checkpoint.task_of(meta)
-    require(task == "translate", f"{ckpt} is a {task} run, not a translation run", f"use the {task} commands on it")
-    for key in ("model", "vocab", "train", "data"):
-        require(isinstance(meta.get(key), dict), f"{ckpt / checkpoint.CONFIG} is damaged: no {key!r} section",
-                "use the run's other checkpoint (best/ or last/)")
+    meta = checkpoint.task_meta(ckpt, "translate", "a translation run")
     dev = resolve_device(device)
     return Translator(ckpt, _saved_model(meta, ckpt).to(dev).eval(), Vocabs.from_dict(meta["vocab"]),
                       TranslateConfig.from_dict(meta["train"]), meta, dev)
