@@ -11,35 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 
-import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
 from rnnlab.config import ModelConfig
 from rnnlab.models.language_model import LanguageModel
-from rnnlab.stepper import Stepper
-
-
-def eager_tokens_per_s(model, batch: int, steps: int) -> float:
-    tokens = torch.zeros(batch, 1, dtype=torch.long)
-    state = None
-    with torch.no_grad():
-        start = time.perf_counter()
-        for _ in range(steps):
-            logits, state = model(tokens, state)                     # (B, 1, V)
-            tokens = logits[:, -1].argmax(-1, keepdim=True)          # (B, 1)
-        return batch * steps / (time.perf_counter() - start)
-
-
-def stepper_tokens_per_s(model, batch: int, steps: int) -> float:
-    stepper = Stepper(model, batch_size=batch)
-    tokens = np.zeros(batch, dtype=np.int64)
-    start = time.perf_counter()
-    for _ in range(steps):
-        tokens = stepper.step(tokens).argmax(-1)                     # (B,)
-    return batch * steps / (time.perf_counter() - start)
+from rnnlab.bench.speed import eager_tokens_per_s, stepper_tokens_per_s
 
 
 def measure(kind: str, layers: int, hidden: int, batch: int, steps: int, repeats: int) -> dict:

@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_embed(sub, Parser)
     from .prepare_cli import add_parser as add_prepare
     add_prepare(sub, Parser)
+    from .bench_cli import add_parser as add_bench
+    add_bench(sub, Parser)
     from .inspect.cli import add_parser as add_inspect
     from .ngram.cli import add_parser as add_ngram
     from .serve.cli import add_parser as add_serve
@@ -300,6 +302,11 @@ def cmd_embed(args) -> int:
     return run(args)
 
 
+def cmd_bench(args) -> int:
+    from .bench_cli import run
+    return run(args)
+
+
 def cmd_prepare(args) -> int:
     from .prepare_cli import run
     return run(args)
@@ -325,7 +332,7 @@ COMMANDS = {"train": cmd_train, "sample": cmd_sample, "eval": cmd_eval, "dataset
             "esn": cmd_esn, "tag": cmd_tag, "forecast": cmd_forecast, "translate": cmd_translate,
             "caption": cmd_caption,
             "classify": cmd_classify, "embed": cmd_embed,
-            "ngram": cmd_ngram, "prepare": cmd_prepare, "inspect": cmd_inspect, "serve": cmd_serve}
+            "ngram": cmd_ngram, "prepare": cmd_prepare, "bench": cmd_bench, "inspect": cmd_inspect, "serve": cmd_serve}
 
 
 

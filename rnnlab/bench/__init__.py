@@ -1,0 +1,1 @@
+"""`rnnlab bench`: the benchmark suite's figures against their peers, measured in one process."""
