@@ -99,10 +99,12 @@ def test_scores_count_any_valid_caption_as_exact():
 
 def test_the_decoder_reads_attribute_words_as_their_kinds_and_never_writes_a_kind():
     vocab = Vocab.fit([["a small red circle left of a big green star"]])
-    read = vocab.input_map(kinds=True)
+    read = vocab.input_map("kinds")
     assert [vocab.words[read[vocab.index[w]]] for w in "a small red circle left big star".split()] == \
         ["a", "<size>", "<colour>", "<shape>", "left", "<size>", "<shape>"]
-    assert vocab.input_map(kinds=False) == tuple(range(vocab.size))
+    assert vocab.input_map("words") == tuple(range(vocab.size))
+    colours = vocab.input_map("colours")                          # only the colour words are masked
+    assert [vocab.words[colours[vocab.index[w]]] for w in "small red circle".split()] == ["small", "<colour>", "circle"]
     assert {vocab.words[i] for i in vocab.no_emit()} == {"<pad>", "<unk>", "<s>", "<size>", "<colour>", "<shape>"}
 
 

@@ -117,9 +117,11 @@ class Vocab:
         words = sorted({w for cs in caption_lists for c in cs for w in c.split()})
         return cls(list(SPECIALS) + words + sorted({KINDS[w] for w in words if w in KINDS}))
 
-    def input_map(self, kinds: bool) -> tuple[int, ...]:
-        """The id the decoder reads for each id: an attribute word's kind (kinds=True), else the word itself."""
-        return tuple(self.index.get(KINDS.get(w, w), i) if kinds else i for i, w in enumerate(self.words))
+    def input_map(self, mode: str) -> tuple[int, ...]:
+        """The id the decoder reads for each id: "kinds" reads every attribute word as its kind, "colours" only
+        the colour words, "words" every word as itself."""
+        masked = {"kinds": KINDS, "colours": {w: KINDS[w] for w in COLOURS}, "words": {}}[mode]
+        return tuple(self.index.get(masked[w], i) if w in masked else i for i, w in enumerate(self.words))
 
     def no_emit(self) -> tuple[int, ...]:
         return (PAD, UNK, BOS) + tuple(i for i, w in enumerate(self.words) if w in KINDS.values())
