@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -24,7 +25,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import RnnlabError, require
-from .vocab import ByteVocab, CharVocab, WordVocab, vocab_from_dict
+from .vocab import ByteVocab, CharVocab, WordVocab, add_code_point_counts, vocab_from_dict
 
 FORMAT = 1
 BLOCK = 1 << 24                       # 16 MB of text per step: memory stays a small multiple of it
@@ -36,30 +37,26 @@ def is_prepared(path) -> bool:
     return Path(path).is_dir() and (Path(path) / MANIFEST).is_file()
 
 
+def _not_utf8(path: Path, where: str) -> RnnlabError:
+    return RnnlabError(f"{path} is not valid UTF-8 text ({where})",
+                       "prepare it with --tokenizer byte, or convert it to UTF-8")
+
+
 def _text_blocks(path: Path, on_bytes: Callable[[bytes], None] | None = None) -> Iterator[str]:
     """The file decoded as UTF-8 in blocks that end at a line break (never inside a character or a word)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     carry = ""
     offset = 0
-    with open(path, "rb") as f:
-        while True:
-            raw = f.read(BLOCK)
-            if on_bytes is not None and raw:
-                on_bytes(raw)
-            try:
-                text = carry + decoder.decode(raw, final=not raw)
-            except UnicodeDecodeError as exc:
-                raise RnnlabError(f"{path} is not valid UTF-8 text (bad byte near offset {offset + exc.start})",
-                                  "prepare it with --tokenizer byte, or convert it to UTF-8") from None
-            offset += len(raw)
-            if not raw:
-                if text:
-                    yield text
-                return
-            cut = text.rfind("\n") + 1
-            carry = text[cut:] if cut else text
-            if cut:
-                yield text[:cut]
+    for raw in itertools.chain(_raw_blocks(path, on_bytes), [b""]):     # b"": the final, flushing decode
+        try:
+            text = carry + decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path, f"bad byte near offset {offset + exc.start}") from None
+        offset += len(raw)
+        cut = len(text) if not raw else text.rfind("\n") + 1
+        carry = text[cut:] if cut else text
+        if cut:
+            yield text[:cut]
 
 
 def _code_point_blocks(path: Path, on_bytes: Callable[[bytes], None] | None = None) -> Iterator[np.ndarray]:
@@ -67,24 +64,19 @@ def _code_point_blocks(path: Path, on_bytes: Callable[[bytes], None] | None = No
     own code points (no decoding); others go through an incremental UTF-8 decoder."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
-    with open(path, "rb") as f:
-        for raw in iter(lambda: f.read(BLOCK), b""):
-            if on_bytes is not None:
-                on_bytes(raw)
-            if raw.isascii() and not decoder.getstate()[0]:
-                yield np.frombuffer(raw, dtype=np.uint8)
-            else:
-                try:
-                    yield _code_points(decoder.decode(raw))
-                except UnicodeDecodeError as exc:
-                    raise RnnlabError(f"{path} is not valid UTF-8 text (bad byte near offset {offset + exc.start})",
-                                      "prepare it with --tokenizer byte, or convert it to UTF-8") from None
-            offset += len(raw)
+    for raw in _raw_blocks(path, on_bytes):
+        if raw.isascii() and not decoder.getstate()[0]:
+            yield np.frombuffer(raw, dtype=np.uint8)
+        else:
+            try:
+                yield _code_points(decoder.decode(raw))
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(path, f"bad byte near offset {offset + exc.start}") from None
+        offset += len(raw)
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        raise RnnlabError(f"{path} is not valid UTF-8 text (it ends inside a character)",
-                          "prepare it with --tokenizer byte, or convert it to UTF-8") from None
+        raise _not_utf8(path, "it ends inside a character") from None
 
 
 def _code_points(block: str) -> np.ndarray:
@@ -111,23 +103,12 @@ def _first_pass(path: Path, tokenizer: str, on_progress) -> tuple[str, object, i
     if tokenizer == "char":
         counts = np.zeros(128, dtype=np.int64)
         for points in _code_point_blocks(path, seen):
-            found = np.bincount(points)
-            if len(found) > len(counts):
-                found[:len(counts)] += counts
-                counts = found
-            else:
-                counts[:len(found)] += found
-        return digest.hexdigest(), CharVocab([chr(int(p)) for p in np.flatnonzero(counts)]), int(counts.sum())
+            counts = add_code_point_counts(counts, points)
+        return digest.hexdigest(), CharVocab.from_counts(counts), int(counts.sum())
     words: Counter = Counter()
     for block in _text_blocks(path, seen):
         words.update(WordVocab.tokenize(block))
     return digest.hexdigest(), words, sum(words.values())
-
-
-def _word_vocab(words: Counter, min_count: int) -> WordVocab:
-    kept = sorted(w for w, c in words.items() if c >= min_count and w != WordVocab.UNK)
-    require(kept, f"no word occurs at least --min-count {min_count} times", "lower --min-count")
-    return WordVocab([WordVocab.UNK] + kept)
 
 
 def _encode_into(path: Path, vocab, out, on_progress) -> int:
@@ -179,7 +160,7 @@ def prepare(source: str, out, tokenizer: str = "char", val_frac: float = 0.1, mi
     """Encode `source` into the directory `out` (created atomically; it must not exist or be empty)."""
     path, out = check_request(source, out, tokenizer, val_frac)
     fingerprint, fitted, n_tokens = _first_pass(path, tokenizer, on_progress)
-    vocab = _word_vocab(fitted, min_count) if tokenizer == "word" else fitted
+    vocab = WordVocab.from_counts(fitted, min_count) if tokenizer == "word" else fitted
     n_train = int(n_tokens * (1.0 - val_frac))
     require(n_tokens - n_train >= 2, f"{source} leaves fewer than 2 validation tokens at --val-frac {val_frac}",
             "use a longer text or a larger --val-frac")

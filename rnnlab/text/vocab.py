@@ -36,6 +36,16 @@ def _describe(chars: Iterable[str], limit: int = 10) -> str:
     return shown + (f" and {len(chars) - limit} more" if len(chars) > limit else "")
 
 
+def add_code_point_counts(counts: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """counts (indexed by code point) plus the occurrences of `points`, grown as far as the largest one."""
+    found = np.bincount(points)
+    if len(found) > len(counts):
+        found[: len(counts)] += counts
+        return found
+    counts[: len(found)] += found
+    return counts
+
+
 class CharVocab:
     """One token per Unicode code point seen in the training text, sorted by code point."""
     kind = "char"
@@ -52,12 +62,12 @@ class CharVocab:
     def fit(cls, text: str) -> "CharVocab":
         counts = np.zeros(0, dtype=np.int64)
         for start in range(0, len(text), _CHUNK_CHARS):
-            found = np.bincount(_code_points(text[start:start + _CHUNK_CHARS]))
-            if len(found) > len(counts):
-                found[: len(counts)] += counts
-                counts = found
-            else:
-                counts[: len(found)] += found
+            counts = add_code_point_counts(counts, _code_points(text[start:start + _CHUNK_CHARS]))
+        return cls.from_counts(counts)
+
+    @classmethod
+    def from_counts(cls, counts: np.ndarray) -> "CharVocab":
+        """The vocabulary of the code points whose count (counts[code point]) is not zero."""
         return cls([chr(int(p)) for p in np.flatnonzero(counts)])
 
     def unknown(self, text: str) -> set[str]:
@@ -142,6 +152,11 @@ class WordVocab:
         counts: Counter = Counter()
         for piece in _line_chunks(text):
             counts.update(cls.tokenize(piece))
+        return cls.from_counts(counts, min_count)
+
+    @classmethod
+    def from_counts(cls, counts: Counter, min_count: int = 1) -> "WordVocab":
+        """The words counted at least min_count times, plus <unk>."""
         kept = sorted(w for w, c in counts.items() if c >= min_count and w != cls.UNK)
         require(kept, f"no word occurs at least --min-count {min_count} times, so every word would be <unk>",
                 f"lower --min-count; the most frequent word occurs {max(counts.values(), default=0)} times")
