@@ -63,11 +63,9 @@ class _Moments:
         return np.divide(cov, denom, out=np.zeros_like(cov), where=denom > 1e-12)
 
 
-def unit_layout(model) -> list[tuple[int, str]]:
+def unit_layout(layers: int, lstm: bool) -> list[tuple[int, str]]:
     """(layer, kind) of each block of H columns in the unit matrix: h of every layer, then c (LSTM)."""
-    L = model.recurrent.num_layers
-    kinds = ["h", "c"] if model.recurrent.kind == "lstm" else ["h"]
-    return [(layer, kind) for kind in kinds for layer in range(L)]
+    return [(layer, kind) for kind in (["h", "c"] if lstm else ["h"]) for layer in range(layers)]
 
 
 def _units(acts, layout) -> np.ndarray:
@@ -90,7 +88,7 @@ def find_cells(acts, text: str, offsets: np.ndarray, features: list[str] | None 
                ) -> list[CellMatch]:
     """The `top` best units per feature from Activations already collected over the whole text."""
     names, F = _feature_matrix(text, offsets, features)
-    layout = [(layer, kind) for kind in (["h", "c"] if acts.c is not None else ["h"]) for layer in range(len(acts.h))]
+    layout = unit_layout(len(acts.h), acts.c is not None)
     units = _units(acts, layout)                                            # (T, N)
     moments = _Moments()
     moments.add(units, F)
@@ -103,8 +101,8 @@ def scan_cells(model, text: str, tokens: np.ndarray, offsets: np.ndarray, featur
                chunk: int = DEFAULT_CHUNK, top: int = 1, progress=None) -> list[CellMatch]:
     """The same search streamed over a long text: sums per chunk, then a second pass for the winners' traces."""
     names, F = _feature_matrix(text, offsets, features)
-    layout = unit_layout(model)
     lstm = model.recurrent.kind == "lstm"
+    layout = unit_layout(model.recurrent.num_layers, lstm)
     moments = _Moments()
     for acts in stream(model, tokens, chunk=chunk, with_gates=lstm, with_predictions=False):
         sl = slice(acts.start, acts.start + len(acts))
