@@ -69,6 +69,9 @@ def cmd_train(args) -> int:
             return _cross_validate(classify_run.cross_validate(cfg, progress=not args.no_progress), args.json)
         result = classify_run.train(cfg, progress=not args.no_progress)
     r = result.run
+    from . import distributed
+    if (code := distributed.follower_exit(r.stop_signal)) is not None:           # under torchrun rank 0 reports
+        return code
     summary = {"run_dir": str(r.run_dir), "steps": r.steps, "best_step": r.best_step, "stop_reason": r.stop_reason,
                "sentences_per_s": round(r.items_per_s, 1), "best": _scores(result.best), "last": _scores(result.last)}
     if args.json:

@@ -163,8 +163,8 @@ def cmd_train(args) -> int:
         train_given.setdefault("out", f"runs/{model}-{time.strftime('%Y%m%d-%H%M%S')}")
         result = runs.train(model_cfg, TrainConfig(**train_given), progress=not args.no_progress)
     from . import distributed
-    if not distributed.is_root():      # under torchrun rank 0 alone reports
-        return 128 + result.stop_signal if result.stop_signal else 0
+    if (code := distributed.follower_exit(result.stop_signal)) is not None:      # under torchrun rank 0 reports
+        return code
     summary = {"run_dir": str(result.run_dir), "steps": result.steps, "best_val_nats": result.best_val_nats,
                "best_val_bpc": result.best_val_bits, "best_step": result.best_step,
                "chars_per_s": round(result.chars_per_s, 1), "stop_reason": result.stop_reason}

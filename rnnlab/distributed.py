@@ -43,6 +43,14 @@ def is_root() -> bool:
     return rank() == 0
 
 
+def follower_exit(stop_signal: int) -> int | None:
+    """The exit code a command returns without reporting on a rank other than 0 (128 + the signal that
+    stopped the run, else 0); None on rank 0 or alone, which reports."""
+    if is_root():
+        return None
+    return 128 + stop_signal if stop_signal else 0
+
+
 def on_root(say):
     """`say` on rank 0, a no-op elsewhere (one copy of every message)."""
     return say if is_root() else (lambda message: None)

@@ -69,6 +69,9 @@ def cmd_train(args) -> int:
     else:
         result = tag_run.train(TagConfig(**budget_overrides(flags, TagConfig)), progress=not args.no_progress)
     r = result.run
+    from . import distributed
+    if (code := distributed.follower_exit(r.stop_signal)) is not None:           # under torchrun rank 0 reports
+        return code
     summary = {"run_dir": str(r.run_dir), "steps": r.steps, "best_step": r.best_step, "stop_reason": r.stop_reason,
                "sentences_per_s": round(r.items_per_s, 1), "val": _scores(result.val), "test": _scores(result.test)}
     if args.json:

@@ -2,8 +2,10 @@
 
     python -m tests.ddp_worker CONFIG.json      {"model": {...}, "train": {...}, "resume": {...}|null,
                                                   "score": CKPT|null, "score_out": PATH}
+                                                 or {"argv": ["tag", "train", ...]}
 Trains (or resumes) the run the config names; then, given a checkpoint, scores its validation split
-with the ranks' rows split and writes rank 0's number to score_out.
+with the ranks' rows split and writes rank 0's number to score_out. With "argv", runs that command line
+(rnnlab.cli.main) and exits with its code.
 """
 import json
 import sys
@@ -18,6 +20,9 @@ from rnnlab.config import ModelConfig, TrainConfig
 def main(path: str) -> None:
     torch.set_num_threads(1)
     spec = json.loads(open(path).read())
+    if "argv" in spec:
+        from rnnlab.cli import main as cli
+        sys.exit(cli(spec["argv"]))
     if spec.get("resume"):
         rnnlab.resume(spec["train"]["out"], spec["resume"], progress=False)
     else:

@@ -98,3 +98,22 @@ def test_resume_on_one_process_keeps_the_combined_batch(long_text, tmp_path):
     assert result.steps == 6
     assert json.loads((run / "last" / "config.json").read_text())["train"]["batch_size"] == 8
     assert_same_weights(straight / "last", run / "last")
+
+
+def test_two_tagger_processes_equal_one_and_rank_0_alone_reports(tmp_path):
+    """The task path (tag train under torchrun): 2 ranks x 8 sentences equal 1 process x 16, dropout off."""
+    from tests.test_tag_cli import SMALL, _write
+    from tests.test_tag_model import synthetic
+    train, val = _write(tmp_path / "train.conll", synthetic(96, 1)), _write(tmp_path / "dev.conll", synthetic(24, 2))
+    from rnnlab.cli import main
+    at = SMALL.index("--batch-size")
+    small = SMALL[:at] + SMALL[at + 2:]
+    flags = ["--data", train, "--val", val, "--max-steps", "4", "--eval-every", "4", "--dtype", "float32", *small]
+    for name in ("input-dropout", "dropout", "word-dropout", "head-dropout", "char-dropout"):
+        flags += [f"--{name}", "0"]                                     # masks differ per rank
+    single = tmp_path / "single"
+    assert main(["tag", "train", *flags, "--batch-size", "16", "--out", str(single)]) == 0
+    ddp = tmp_path / "ddp"
+    errs = launch({"argv": ["tag", "train", *flags, "--batch-size", "8", "--out", str(ddp)]}, tmp_path)
+    assert_same_weights(single / "last", ddp / "last")
+    assert "done" in errs[0] and errs[1].strip() == ""

@@ -108,3 +108,65 @@ def test_plain_tags_train_and_eval(files, tmp_path, capsys):
     assert out["scheme"] == "plain" and out["split"] == "val" and out["n_sentences"] == 6 and out["accuracy"] > 0.5
     assert main(["tag", "predict", str(tmp_path / "pos"), "i met Anna in Oslo"]) == 0
     assert "entities" not in capsys.readouterr().out
+
+
+def _word_lm(tmp_path, words, embed, hidden):
+    """A saved word language model over `words` (cased spellings, as rnnlab train --tokenizer word keeps them)."""
+    import torch
+    from rnnlab.checkpoint import save_checkpoint
+    from rnnlab.config import ModelConfig
+    from rnnlab.models.language_model import LanguageModel
+    from rnnlab.text.vocab import WordVocab
+    vocab = WordVocab(["<unk>", "\n", *sorted(words)])
+    torch.manual_seed(0)
+    lm = LanguageModel(ModelConfig(vocab_size=vocab.size, embed=embed, hidden=hidden, layers=1, dropout=0.0)).eval()
+    save_checkpoint(tmp_path / "lm" / "best", lm, {"task": "lm", "model": lm.cfg.to_dict(), "vocab": vocab.to_dict(),
+                                                   "train": {}, "data": {}}, {"step": 0})
+    return tmp_path / "lm", lm, vocab
+
+
+def test_encoder_from_a_word_language_model_starts_the_tagger(files, tmp_path, capsys):
+    """Rows matched by the tagger's normalised form ("Met" -> "met"), the LM's W_ih in the embedding's columns
+    and zeros in the character and shape columns: at step 0 the forward direction computes what the LM did."""
+    import torch
+    from rnnlab.tasks.tag import TagTask
+    from rnnlab.tasks.tag_config import TagConfig
+    from rnnlab.tasks.tag_data import Vocabs, normalise
+    from rnnlab.text.conll import read_conll
+    run, lm, lm_vocab = _word_lm(tmp_path, ["Met", "in", "today", "zzz"], embed=16, hidden=16)
+    train = read_conll(files["train"])
+    cfg = TagConfig(encoder_from=str(run), char_embed=8, char_features=16, max_steps=1)
+    vocabs = Vocabs.fit(train, 1)
+    task = TagTask(cfg, vocabs, train, train)
+    said = []
+    cfg.start_encoder(task.model.encoder, vocabs.words.tokens, "word", said.append, key=normalise)
+    enc = task.model.encoder.eval()
+    assert (enc.cfg.embed, enc.cfg.hidden) == (16, 16) and "4 of" in said[0]         # met, in, today and <unk>
+    met = vocabs.words.index["met"]
+    assert torch.equal(enc.embed.weight[met], lm.embed.weight[lm_vocab.words.index("Met")])
+    w_ih = enc.recurrent_parameters(0)["weight_ih"]                      # (4H, E + F + S)
+    assert torch.equal(w_ih[:, :16], lm.recurrent.layers[0].weight_ih_l0) and not w_ih[:, 16:].any()
+    ids = torch.tensor([[met, vocabs.words.index["in"], vocabs.words.index["today"]]])
+    extra = torch.randn(1, 3, w_ih.shape[1] - 16)                       # any character / shape features
+    lm_out, _ = lm.recurrent(lm.embed(torch.tensor([[lm_vocab.words.index(w) for w in ("Met", "in", "today")]])))
+    torch.testing.assert_close(enc(ids, torch.tensor([3]), extra).outputs[..., :16], lm_out, rtol=1e-5, atol=1e-6)
+
+
+def test_tag_train_with_embeddings_and_encoder_from(files, tmp_path, capsys):
+    vec = tmp_path / "vec.txt"
+    vec.write_text("Lima 1 0 0 0\nin 0 1 0 0\n2017 0 0 1 0\n")
+    small = SMALL[2:]                                                   # without --embed 16: the vectors' width
+    out = str(tmp_path / "emb")
+    assert main(["tag", "train", "--data", files["train"], "--val", files["val"], "--out", out, "--max-steps", "2",
+                 "--embeddings", str(vec), "--freeze-embeddings", *small]) == 0
+    assert "embeddings: 2 of" in capsys.readouterr().err                # Lima -> lima and in; 2017 is not a word here
+    weights = load_file(f"{out}/last/model.safetensors")
+    assert weights["encoder.embed.weight"].shape[1] == 4
+    run, _, _ = _word_lm(tmp_path, ["Met", "in"], embed=16, hidden=16)
+    assert main(["tag", "train", "--data", files["train"], "--val", files["val"], "--out", str(tmp_path / "lm-run"),
+                 "--max-steps", "2", "--encoder-from", str(run), *SMALL]) == 0
+    assert "encoder from" in capsys.readouterr().err
+    assert main(["tag", "train", "--data", files["train"], "--out", str(tmp_path / "bad"), "--encoder-from", str(run),
+                 "--hidden", "32", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--hidden 32 differs from --encoder-from's 16" in err and len(err.splitlines()) == 1

@@ -3,7 +3,8 @@
 A file holds one `word v_1 ... v_D` row per line; a first line of two whole numbers (word2vec's
 `count width` header) is skipped. Every row must have the same width D (a row of another width is
 refused, naming its line). Words of the vocabulary found in the file get their vector (exact spelling
-first, then lower-cased); the others keep their random initialisation, and a log line counts both.
+first, then lower-cased, then the file's first word whose key(word) is the token, e.g. the tagger's
+normalised form); the others keep their random initialisation, and a log line counts both.
 """
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ def _rows(path: Path):
                 yield n, parts
 
 
-def read_vectors(path: str | Path, wanted: Iterable[str] | None = None) -> tuple[list[str], np.ndarray]:
-    """(words, (N, D) float32 vectors) of a text vectors file; only the `wanted` words if given (a big
-    file then costs memory for the vocabulary's rows only). Refuses ragged rows and unreadable numbers."""
+def read_vectors(path: str | Path, wanted: Iterable[str] | None = None,
+                 key: Callable[[str], str] | None = None) -> tuple[list[str], np.ndarray]:
+    """(words, (N, D) float32 vectors) of a text vectors file; only the `wanted` words (or words whose
+    key(word) is wanted) if given: a big file then costs memory for the vocabulary's rows only. Refuses
+    ragged rows and unreadable numbers."""
     path = Path(path)
     wanted = set(wanted) if wanted is not None else None
     words, vectors, width = [], [], None
@@ -40,7 +43,7 @@ def read_vectors(path: str | Path, wanted: Iterable[str] | None = None) -> tuple
             require(width > 0, f"{path} line {n} holds a word and no numbers", "give a GloVe or word2vec text file")
         require(len(parts) - 1 == width, f"{path} line {n} has {len(parts) - 1} numbers, the first row {width}",
                 "every row of a vectors file must have the same width; fix or drop that line")
-        if wanted is not None and parts[0] not in wanted:
+        if wanted is not None and parts[0] not in wanted and (key is None or key(parts[0]) not in wanted):
             continue
         try:
             vectors.append(np.asarray(parts[1:], dtype=np.float32))
@@ -65,14 +68,17 @@ def vectors_width(path: str | Path) -> int:
 
 @torch.no_grad()
 def load_pretrained(embedding: nn.Embedding, tokens: list[str], path: str | Path, freeze: bool = False,
-                    skip: int = 2, say: Callable[[str], None] = print) -> dict:
+                    skip: int = 2, say: Callable[[str], None] = print, key: Callable[[str], str] | None = None) -> dict:
     """Copy the file's vectors into `embedding` rows by token string (the first `skip` rows, <pad> and
-    <unk>, are left alone); freeze the table if asked. Returns {"file", "found", "missing", "frozen"}."""
+    <unk>, are left alone; see the module docstring for the matching); freeze the table if asked.
+    Returns {"file", "found", "missing", "frozen"}."""
     wanted = set(tokens[skip:]) | {t.lower() for t in tokens[skip:]}
-    words, table = read_vectors(path, wanted)
+    words, table = read_vectors(path, wanted, key)
     require(table.shape[1] == embedding.embedding_dim, f"{path} holds {table.shape[1]}-wide vectors, the "
             f"embedding is {embedding.embedding_dim} wide", f"pass --embed {table.shape[1]} (or leave --embed out)")
     index = {w: i for i, w in enumerate(words)}
+    if key is not None:                                    # the file's first (most frequent) word of a key
+        index = {**{key(w): i for i, w in reversed(list(enumerate(words)))}, **index}
     found = 0
     for row, token in enumerate(tokens[skip:], start=skip):
         i = index.get(token, index.get(token.lower()))

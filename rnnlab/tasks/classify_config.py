@@ -10,13 +10,15 @@ from typing import Optional
 from ..config import LoopConfig
 from ..errors import require
 from ..settings import setting
+from .pretrained_start import PretrainedStart
 
 BATCHINGS = ("bucket", "shuffle", "pad-max")
 
 
 @dataclass
-class ClassifyConfig(LoopConfig):
-    """A sentence-classification run: data, encoder shape, regularisation, and the loop's settings (LoopConfig)."""
+class ClassifyConfig(PretrainedStart, LoopConfig):
+    """A sentence-classification run: data, encoder shape, regularisation, pretrained starts (PretrainedStart),
+    and the loop's settings (LoopConfig)."""
     DEFAULT_STEPS = None
     DEFAULT_MINUTES = 4.5
     DEFAULT_EPOCHS = 4
@@ -59,13 +61,6 @@ class ClassifyConfig(LoopConfig):
     ngrams: int = setting(2, "add a linear bag-of-n-grams term to the logits (word 1..N-grams of the training "
                           "split, trained jointly: a wide-and-deep model); 0: the recurrent model alone")
     ngram_dropout: float = setting(0.0, "fraction of a training sentence's n-grams dropped (with --ngrams)")
-    embeddings: Optional[str] = setting(None, "pretrained word vectors (GloVe or word2vec text format) for the "
-                                        "embedding table; words it lacks start random (a line counts them)",
-                                        metavar="FILE")
-    freeze_embeddings: bool = setting(False, "with --embeddings: keep the vectors fixed (default: fine-tune them)")
-    encoder_from: Optional[str] = setting(None, "start the embedding and recurrent layers from a language-model "
-                                          "run (rnnlab train) with the same vocabulary kind: rows mapped by token, "
-                                          "the model shape taken from the run", metavar="RUN")
 
     def __post_init__(self):
         super().__post_init__()
@@ -80,32 +75,16 @@ class ClassifyConfig(LoopConfig):
         for name in ("head_dropout", "label_smoothing", "ngram_dropout"):
             v = getattr(self, name)
             require(0.0 <= v < 1.0, f"--{name.replace('_', '-')} must be in [0, 1), got {v}", "pass e.g. 0.1")
-        require(not (self.embeddings and self.encoder_from), "--embeddings and --encoder-from both set the "
-                "embedding table", "give one of them")
-        require(not self.freeze_embeddings or self.embeddings, "--freeze-embeddings needs --embeddings FILE",
-                "add --embeddings FILE or drop --freeze-embeddings")
 
     @property
     def pool_kinds(self) -> tuple[str, ...]:
         return tuple(p.strip() for p in self.pool.split(",") if p.strip())
 
-    def classifier_config(self, vocab_size: int, n_classes: int, lm: dict | None = None, embed: int | None = None,
-                          ngram_vocab: int = 0):
-        """The ClassifierConfig of these settings; `lm` (encoder_from.lm_encoder_settings) fixes the shape,
-        `embed` the width of --embeddings."""
+    def classifier_config(self, vocab_size: int, n_classes: int, ngram_vocab: int = 0):
+        """The ClassifierConfig of these settings (the shape from PretrainedStart.encoder_shape)."""
         from ..models.classifier import ClassifierConfig
         from ..models.encoder import EncoderConfig
-        shape = {"kind": self.model, "embed": self.embed or embed or 128, "hidden": self.hidden or 64,
-                 "layers": self.layers or 1}
-        if lm is not None:
-            for key, flag in (("embed", "embed"), ("hidden", "hidden"), ("layers", "layers")):
-                given = getattr(self, flag)
-                require(given in (None, lm[key]), f"--{flag} {given} differs from --encoder-from's {lm[key]}",
-                        f"leave --{flag} out: the shape comes from the language model")
-            shape = {k: lm[k] for k in ("kind", "embed", "hidden", "layers")}
-        elif embed is not None:
-            require(self.embed in (None, embed), f"--embed {self.embed} differs from the width {embed} of "
-                    f"--embeddings", "leave --embed out")
+        shape = self.encoder_shape({"kind": self.model, "embed": 128, "hidden": 64, "layers": 1})
         enc = EncoderConfig(vocab_size=vocab_size, bidirectional=not self.unidirectional,
                             input_dropout=self.input_dropout, dropout=self.dropout, embed_dropout=self.embed_dropout,
                             word_dropout=self.word_dropout, weight_drop=self.weight_drop, packed=not self.unpacked,

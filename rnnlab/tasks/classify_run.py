@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .. import checkpoint, taskrun
+from .. import checkpoint, distributed, taskrun
 from ..device import resolve_device, resolve_dtype
 from ..errors import require
 from ..models.classifier import Classifier, ClassifierConfig
@@ -71,21 +71,9 @@ def build_task(cfg: ClassifyConfig, data: Labelled, train_idx, val_idx, say: Say
         val = encode(tokens, data.labels, val_idx, vocab, labels, data.source, cfg.max_len, gram_vocab, cfg.ngrams)
     if model is None:
         torch.manual_seed(cfg.seed)
-        lm = width = None
-        if cfg.encoder_from:
-            from .encoder_from import lm_encoder_settings
-            lm = lm_encoder_settings(cfg.encoder_from)
-        if cfg.embeddings:
-            from ..models.pretrained import vectors_width
-            width = vectors_width(cfg.embeddings)
-        model = Classifier(cfg.classifier_config(vocab.size, len(labels), lm, width,
-                                                 gram_vocab.size if gram_vocab is not None else 0))
-        if cfg.encoder_from:
-            from .encoder_from import init_encoder_from
-            init_encoder_from(model.encoder, vocab.tokens, cfg.tokenizer, cfg.encoder_from, say)
-        if cfg.embeddings:
-            from ..models.pretrained import load_pretrained
-            load_pretrained(model.encoder.embed, vocab.tokens, cfg.embeddings, cfg.freeze_embeddings, say=say)
+        model = Classifier(cfg.classifier_config(vocab.size, len(labels), gram_vocab.size if gram_vocab is not None
+                                                 else 0))
+        cfg.start_encoder(model.encoder, vocab.tokens, cfg.tokenizer, say)
     return ClassifyTask(model, train, val, vocab, labels, cfg.batch_size, cfg.seed, cfg.batching,
                         cfg.label_smoothing, gram_vocab)
 
@@ -109,6 +97,7 @@ def _finish(task: ClassifyTask, result: taskrun.TaskResult, device, dtype) -> Cl
 def train(cfg: ClassifyConfig, progress: bool = True, say: Say = _stderr, data: Labelled | None = None,
           split: tuple[np.ndarray, np.ndarray] | None = None) -> ClassifyResult:
     """A new run on the seeded 90/10 split (or the given (train, val) positions)."""
+    say = distributed.on_root(say)                         # under torchrun rank 0 alone speaks
     data = data if data is not None else load_labelled(cfg.data, cfg.text_col, cfg.label_col)
     info = data_info(cfg)
     train_idx, val_idx = split if split is not None else holdout(len(data), cfg.val_frac, cfg.seed)
@@ -149,6 +138,7 @@ def _source_data(meta: dict, cfg: ClassifyConfig, run_dir: Path) -> Labelled:
 
 def resume(run: str | Path, overrides: dict | None = None, progress: bool = True, say: Say = _stderr) -> ClassifyResult:
     """Continue a classification run from last/ exactly; only settings marked resumable may change."""
+    say = distributed.on_root(say)                         # under torchrun rank 0 alone speaks
     overrides = taskrun.resume_overrides(run, overrides, ClassifyConfig)
     with taskrun.existing_run(run, say) as run_dir:
         ckpt = checkpoint.resolve_checkpoint(run_dir, "last")

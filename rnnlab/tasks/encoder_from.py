@@ -2,9 +2,11 @@
 
 What is copied (the language model reads left to right, so it fills the forward direction):
   embedding rows    matched by token string (the LM's "<unk>" row goes to <unk>); unmatched rows stay random
-  layer k < L_lm    forward direction: W_ih, W_hh, b_ih, b_hh. Above layer 0 a bidirectional encoder's W_ih
-                    reads [forward; backward] outputs (2H wide): the LM's matrix fills the forward half and
-                    the backward half is zeroed, so at the start the forward direction computes what the LM did.
+  layer k < L_lm    forward direction: W_ih, W_hh, b_ih, b_hh. Where our W_ih reads more than the LM's did
+                    (above layer 0 a bidirectional encoder reads [forward; backward] outputs, 2H wide; at
+                    layer 0 a tagger appends its character and shape features to the embedding), the LM's
+                    matrix fills the first columns and the others are zeroed, so at the start the forward
+                    direction computes what the LM did (the zeroed weights still get gradients and learn).
   reverse direction and layers above the LM's: their own random initialisation
 The cell kind, embedding width and hidden size must equal the run's (lm_encoder_settings gives them), and the
 vocabularies must be of the same kind: a word LM for word-like tokenizers, a character LM for --tokenizer char.
@@ -45,8 +47,9 @@ def lm_encoder_settings(run: str | Path) -> dict:
 
 @torch.no_grad()
 def init_encoder_from(encoder: Encoder, tokens: list[str], tokenizer: str, run: str | Path,
-                      say: Callable[[str], None] = print) -> dict:
-    """Copy the LM run's embedding rows (by token string) and forward recurrent layers into `encoder`.
+                      say: Callable[[str], None] = print, key: Callable[[str], str] | None = None) -> dict:
+    """Copy the LM run's embedding rows (by token string; else by key(LM token), the first in the LM's
+    order, when `key` is given) and forward recurrent layers into `encoder`.
     Returns {"run", "rows_matched", "rows", "layers_copied"} and says it in one line."""
     from ..embed import run_tokens
     ckpt, meta, weights = _lm(run)
@@ -59,7 +62,10 @@ def init_encoder_from(encoder: Encoder, tokens: list[str], tokenizer: str, run: 
                                (cfg.hidden, m["hidden"], "--hidden")):
         require(ours == theirs, f"--encoder-from {run} has {flag} {theirs}, this run {ours}",
                 f"leave {flag} out (it is taken from the run) or pass {flag} {theirs}")
-    lm_index = {t: i for i, t in enumerate(run_tokens(meta["vocab"]))}
+    lm_tokens = run_tokens(meta["vocab"])
+    lm_index = {t: i for i, t in enumerate(lm_tokens)}
+    if key is not None:                                                 # exact spellings win over keys
+        lm_index = {**{k: i for i, k in reversed(list(enumerate(map(key, lm_tokens))))}, **lm_index}
     table, lm_table = encoder.embed.weight, weights["embed.weight"]
     matched = 0
     for row, token in enumerate(tokens):
@@ -73,12 +79,15 @@ def init_encoder_from(encoder: Encoder, tokens: list[str], tokenizer: str, run: 
         ours = encoder.recurrent_parameters(k)
         for name, p in ours.items():
             src = weights[f"recurrent.layers.{k}.{name}_l0"].to(p.dtype)
-            if name == "weight_ih" and p.shape != src.shape:             # (G*H, 2H) reads [fwd; bwd]
+            if name == "weight_ih" and p.shape != src.shape:             # (G*H, 2H) or (G*H, E + F + S)
+                require(p.shape[0] == src.shape[0] and p.shape[1] > src.shape[1], f"--encoder-from {run}: "
+                        f"layer {k + 1} reads {src.shape[1]} inputs, this encoder {p.shape[1]}",
+                        "pretrain the language model with this run's --embed and --hidden")
                 p.zero_()
-                p[:, :H] = src
+                p[:, :src.shape[1]] = src
             else:
                 p.copy_(src)
     say(f"encoder from {ckpt}: {matched:,} of {len(tokens) - 1:,} embedding rows matched by token, "
-        f"forward direction of layer(s) 1-{copied} copied")
+        f"forward direction of layer{'s 1-' if copied > 1 else ' '}{copied} copied")
     return {"run": str(ckpt), "rows_matched": matched, "rows": len(tokens) - 1, "layers_copied": copied}
 

@@ -10,11 +10,13 @@ from typing import Optional
 from ..config import LoopConfig
 from ..errors import require
 from ..settings import setting
+from .pretrained_start import PretrainedStart
 
 
 @dataclass
-class TagConfig(LoopConfig):
-    """A tagging run: data, tagger shape and regularisation, and the loop's settings (LoopConfig)."""
+class TagConfig(PretrainedStart, LoopConfig):
+    """A tagging run: data, tagger shape and regularisation, pretrained starts (PretrainedStart: --embeddings,
+    --encoder-from; the word embedding and the word-level encoder), and the loop's settings (LoopConfig)."""
     DEFAULT_STEPS = None
     DEFAULT_MINUTES = 20.0
     DEFAULT_EPOCHS = 20
@@ -34,10 +36,10 @@ class TagConfig(LoopConfig):
     batch_size: int = setting(32, "sentences per batch (bucketed by length)")
     min_count: int = setting(2, "words seen fewer times in training become <unk>, so that <unk> is trained on the "
                              "rare words that unseen words resemble (the character features still spell them)")
-    model: str = setting("lstm", "recurrent cell of the encoder: lstm, gru or rnn")
-    embed: int = setting(100, "word embedding size")
-    hidden: int = setting(200, "units per direction of the bidirectional encoder")
-    layers: int = setting(1, "stacked bidirectional layers")
+    model: str = setting("lstm", "recurrent cell of the encoder: lstm, gru or rnn", choices=("lstm", "gru", "rnn"))
+    embed: Optional[int] = setting(None, "word embedding size (default 100, or the width of --embeddings)")
+    hidden: Optional[int] = setting(None, "units per direction of the bidirectional encoder (default 200)")
+    layers: Optional[int] = setting(None, "stacked bidirectional layers (default 1)")
     char: str = setting("cnn", "character features of each word: cnn (Ma & Hovy), lstm (Lample et al.) or none")
     char_embed: int = setting(32, "character embedding size")
     char_features: int = setting(64, "character features per word (CNN filters, or BiLSTM units of both directions)")
@@ -82,9 +84,9 @@ class TagConfig(LoopConfig):
         from ..models.encoder import EncoderConfig
         from ..models.tagger import TaggerConfig
         from .tag_data import SHAPES
-        enc = EncoderConfig(kind=self.model, vocab_size=vocabs.words.size, embed=self.embed, hidden=self.hidden,
-                            layers=self.layers, bidirectional=True, input_dropout=self.input_dropout,
-                            dropout=self.dropout, word_dropout=self.word_dropout, weight_drop=self.weight_drop)
+        shape = self.encoder_shape({"kind": self.model, "embed": 100, "hidden": 200, "layers": 1})
+        enc = EncoderConfig(vocab_size=vocabs.words.size, **shape, bidirectional=True,
+                            input_dropout=self.input_dropout, dropout=self.dropout, word_dropout=self.word_dropout, weight_drop=self.weight_drop)
         chars = CharConfig(kind=self.char, vocab_size=vocabs.chars.size, embed=self.char_embed,
                            features=self.char_features, dropout=self.char_dropout)
         cfg = TaggerConfig(enc, chars, num_tags=len(vocabs.tags), shapes=len(SHAPES) if self.shape_embed else 0,

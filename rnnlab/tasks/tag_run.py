@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-from .. import checkpoint, taskrun
+from .. import checkpoint, distributed, taskrun
 from ..config import UNSET
 from ..device import resolve_device, resolve_dtype
 from ..errors import require
@@ -23,7 +23,7 @@ from ..models.tagger import Tagger, TaggerConfig
 from ..text.conll import Tagged, read_conll, resolve_splits
 from .entities import entities, is_chunked
 from .tag import TagConfig, TagEvaluation, TagTask, build_tagger, evaluate_split, split_off_validation
-from .tag_data import Vocabs, encode
+from .tag_data import Vocabs, encode, normalise
 
 Say = Callable[[str], None]
 
@@ -86,6 +86,7 @@ def _score(model: Tagger, vocabs: Vocabs, data: Tagged, device, dtype) -> TagEva
 
 def train(cfg: TagConfig, progress: bool = True, say: Say = _stderr) -> TagResult:
     """A new run: vocabularies from the training split, the tagger, the Trainer; best/ scored at the end."""
+    say = distributed.on_root(say)                         # under torchrun rank 0 alone speaks
     splits = load_splits(cfg)
     vocabs = Vocabs.fit(splits.train, cfg.min_count)
     vocabs.tags.encode([t for s in splits.val.tags for t in s], splits.val.path)     # unseen tags: refused early
@@ -94,6 +95,7 @@ def train(cfg: TagConfig, progress: bool = True, say: Say = _stderr) -> TagResul
     device, dtype = _devices(cfg, say)
     torch.manual_seed(cfg.seed)
     task = TagTask(cfg, vocabs, splits.train, splits.val)
+    cfg.start_encoder(task.model.encoder, vocabs.words.tokens, "word", say, key=normalise)
     say(f"rnnlab tag: {len(splits.train):,} training sentences, {len(splits.val):,} validation"
         + (f", {len(splits.test):,} test" if splits.test else "") + f"; {vocabs.words.size:,} words, "
         f"{vocabs.chars.size} characters, {len(vocabs.tags)} tags"
@@ -105,6 +107,7 @@ def train(cfg: TagConfig, progress: bool = True, say: Say = _stderr) -> TagResul
 
 def resume(run: str | Path, overrides: dict | None = None, progress: bool = True, say: Say = _stderr) -> TagResult:
     """Continue a tagging run from last/ exactly; only settings marked resumable may change."""
+    say = distributed.on_root(say)                         # under torchrun rank 0 alone speaks
     overrides = taskrun.resume_overrides(run, overrides, TagConfig)
     with taskrun.existing_run(run, say) as run_dir:
         ckpt = checkpoint.resolve_checkpoint(run_dir, "last")
