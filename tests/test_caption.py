@@ -106,13 +106,35 @@ def test_the_decoder_reads_attribute_words_as_their_kinds_and_never_writes_a_kin
     colours = vocab.input_map("colours")                          # only the colour words are masked
     assert [vocab.words[colours[vocab.index[w]]] for w in "small red circle".split()] == ["small", "<colour>", "circle"]
     assert {vocab.words[i] for i in vocab.no_emit()} == {"<pad>", "<unk>", "<s>", "<size>", "<colour>", "<shape>"}
+    assert vocab.input_map("colours-late") == colours and vocab.late("words") == ()
+    assert {vocab.words[i] for i in vocab.late("colours-late")} == {"red", "green"}    # the colours it holds
 
 
-def _model(vocab_size=20, seed=0, channels=(8, 8, 8, 8, 8), hidden=16):
+def _model(vocab_size=20, seed=0, channels=(8, 8, 8, 8, 8), hidden=16, **kw):
     torch.manual_seed(seed)
     cfg = CaptionerConfig(vocab=vocab_size, encoder=ImageEncoderConfig(channels=channels), embed=8, hidden=hidden,
-                          attention=8, dropout=0.0)
+                          attention=8, dropout=0.0, **kw)
     return Captioner(cfg).eval()
+
+
+def test_a_late_colour_is_read_one_word_after_it_and_step_matches_teacher_forcing():
+    """Ids 5, 6 read as 7 (<colour>) at once and as themselves one word later; step = teacher forcing."""
+    input_map = tuple(7 if i in (5, 6) else i for i in range(20))
+    model = _model(seed=2, input_map=input_map, late=(5, 6))
+    images = torch.randint(0, 256, (1, 64, 64, 3), dtype=torch.uint8)
+    red, green = torch.tensor([[2, 9, 5, 11, 12]]), torch.tensor([[2, 9, 6, 11, 12]])   # <s> small red|green star ..
+    with torch.no_grad():
+        a, _ = model(images, red)
+        b, _ = model(images, green)
+        memory, steps = model.encode(images), []
+        state = memory.state
+        for t in range(red.shape[1]):
+            logp, state, _ = model.step(red[:, t], state, memory)
+            steps.append(logp)
+    torch.testing.assert_close(a[:, :3], b[:, :3])       # the shape after the colour (read at 2) is chosen without it
+    assert not torch.allclose(a[:, 3], b[:, 3])          # the word after the shape knows which colour was said
+    torch.testing.assert_close(torch.stack(steps, 1), torch.log_softmax(a, -1).index_fill(2, model.no_emit,
+                                                                                         float("-inf")))
 
 
 def test_attention_weights_sum_to_one_over_the_grid():

@@ -9,6 +9,11 @@ For annotation vectors a_i (i = 1..S, the encoder's grid cells) and the decoder 
     p(y_t | y_<t, image) = softmax(L_o (E y_{t-1} + L_h h_t + L_z z_t))        the deep output layer
     h_0 = tanh(W_init,h mean_i a_i),  c_0 = tanh(W_init,c mean_i a_i)
 
+What the decoder reads of y_{t-1} is E[input_map[y_{t-1}]] (an attribute word may be read as its kind, e.g.
+<colour>); with `late` ids (the colour words) it also reads E_late[y_{t-2}] when y_{t-2} is one of them: the
+identity of a colour arrives one word late, after the shape it describes has been chosen from the image,
+so the colour cannot pull the shape (no green star in training) yet the decoder knows which colours it said.
+
 The context enters the recurrence (z_t is an LSTM input), so teacher forcing runs the cell one step at a
 time. This attention is not models/attention.py's (Luong's general score is read after the recurrence and
 does not feed it); decoding reuses models/beam.py's greedy and beam search through `step` and
@@ -42,6 +47,7 @@ class CaptionerConfig:
     unk: int = 1
     no_emit: tuple = (0, 1, 2)        # never generated: <pad>, <unk>, <s> (and the kinds <size>, ...)
     input_map: tuple = ()             # the id the decoder reads for each id (empty: the id itself)
+    late: tuple = ()                  # ids whose identity is also read one word late (E_late y_{t-2})
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "encoder": self.encoder.to_dict()}
@@ -51,7 +57,7 @@ class CaptionerConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         d = {k: v for k, v in d.items() if k in names}
         return cls(**{**d, "encoder": ImageEncoderConfig.from_dict(d["encoder"]), "no_emit": tuple(d["no_emit"]),
-                      "input_map": tuple(d.get("input_map", ()))})
+                      "input_map": tuple(d.get("input_map", ())), "late": tuple(d.get("late", ()))})
 
 
 class SoftAttention(nn.Module):
@@ -93,18 +99,27 @@ class Captioner(nn.Module):
         self.register_buffer("no_emit", torch.tensor(list(cfg.no_emit), dtype=torch.int64), persistent=False)
         read = list(cfg.input_map) or list(range(cfg.vocab))
         self.register_buffer("input_map", torch.tensor(read, dtype=torch.int64), persistent=False)
+        late = torch.zeros(cfg.vocab, dtype=torch.int64)                       # 0: not late; k: the k-th late id
+        late[list(cfg.late)] = torch.arange(1, len(cfg.late) + 1)
+        self.register_buffer("late_index", late, persistent=False)
+        self.late_embed = nn.Embedding(len(cfg.late) + 1, E, padding_idx=0) if cfg.late else None
 
-    def read(self, tokens: Tensor) -> Tensor:
-        """E y: the embedding of what the decoder reads for each token (its kind for an attribute word)."""
-        return self.embed(self.input_map[tokens])                              # (..., E)
+    def read(self, tokens: Tensor, late: Tensor | None = None) -> Tensor:
+        """E y (+ E_late of the late id `late` read with it): what the decoder reads for each token."""
+        x = self.embed(self.input_map[tokens])                                 # (..., E)
+        return x if late is None else x + self.late_embed(late)
 
     def encode(self, images: Tensor) -> Memory:
-        """uint8 images (B, H, W, 3) -> Memory: a (B, S, D), its keys, an all-true mask, (h_0, c_0) as (1, B, H)."""
+        """uint8 images (B, H, W, 3) -> Memory: a (B, S, D), its keys, an all-true mask, (h_0, c_0) as (1, B, H)
+        (and, with late ids, the pending late id (1, B), none at the start)."""
         a = self.encoder(images)                                               # (B, S, D)
         mean = a.mean(dim=1)                                                   # (B, D)
         h0, c0 = torch.tanh(self.init_h(mean)), torch.tanh(self.init_c(mean))  # (B, H)
         mask = torch.ones(a.shape[:2], dtype=torch.bool, device=a.device)      # (B, S)
-        return Memory(a, self.attend.keys(a), mask, (h0[None], c0[None]))
+        state = (h0[None], c0[None])
+        if self.late_embed is not None:
+            state += (torch.zeros(1, a.shape[0], dtype=torch.int64, device=a.device),)
+        return Memory(a, self.attend.keys(a), mask, state)
 
     def _step(self, x: Tensor, h: Tensor, c: Tensor, memory: Memory) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """One step from embedded y_{t-1} (N, E): logits (N, V), h_t, c_t (N, H), α_t (N, S)."""
@@ -120,7 +135,10 @@ class Captioner(nn.Module):
         if self.training and self.cfg.word_dropout > 0:
             drop = torch.rand(tokens_in.shape, device=tokens_in.device) < self.cfg.word_dropout
             tokens_in = tokens_in.masked_fill(drop & (tokens_in != self.cfg.bos), self.cfg.unk)
-        x = self.read(tokens_in)                                               # (B, T, E)
+        late = None
+        if self.late_embed is not None:                                        # y_{t-2}'s late id at step t
+            late = F.pad(self.late_index[tokens_in][:, :-1], (1, 0))           # (B, T)
+        x = self.read(tokens_in, late)                                         # (B, T, E)
         h, c = memory.state[0][0], memory.state[1][0]                          # (B, H)
         logits, alphas = [], []
         for t in range(tokens_in.shape[1]):
@@ -130,7 +148,11 @@ class Captioner(nn.Module):
         return torch.stack(logits, 1), torch.stack(alphas, 1)                  # (B, T, V), (B, T, S)
 
     def step(self, y_prev: Tensor, state, memory: Memory) -> tuple[Tensor, tuple, Tensor]:
-        """beam.py's step: previous tokens (N,), state ((1, N, H), (1, N, H)) -> log p (N, V), state, α_t (N, S)."""
-        logits, h, c, alpha = self._step(self.read(y_prev), state[0][0], state[1][0], memory)
+        """beam.py's step: previous tokens (N,), state ((1, N, H), (1, N, H)[, pending late id (1, N)])
+        -> log p (N, V), state, α_t (N, S)."""
+        late = state[2][0] if self.late_embed is not None else None
+        logits, h, c, alpha = self._step(self.read(y_prev, late), state[0][0], state[1][0], memory)
         logp = torch.log_softmax(logits.float(), dim=-1).index_fill(1, self.no_emit, float("-inf"))   # (N, V)
+        if self.late_embed is not None:
+            return logp, (h[None], c[None], self.late_index[y_prev][None]), alpha
         return logp, (h[None], c[None]), alpha
