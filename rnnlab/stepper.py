@@ -2,10 +2,10 @@
 
 Stepping nn.LSTM eagerly at batch 1 costs a framework call per module per token, which on a CPU is most of
 the time; the arithmetic is one gate matrix-vector product per layer. The stepper prepares the weights once
-(per layer the fused gate matrix [W_ih; W_hh]^T of shape (D+H, G*H) in contiguous float32, biases summed, and
-for the first layer, where the table is small, the embedding rows already multiplied in: E W_ih^T + b, one
-(V, G*H) row per token), keeps the state and every buffer preallocated, and steps in NumPy with `out=`
-everywhere, so a step allocates nothing:
+(per layer the fused gate matrix [W_ih; W_hh; b]^T of shape (D+H+1, G*H) in contiguous float32, read by
+[x; h; 1], and for the first layer, where the table is small, the embedding rows already multiplied in:
+E W_ih^T + b, one (V, G*H) row per token; sigmoid-gate columns halved, see _Layer), keeps the state and
+every buffer preallocated, and steps in NumPy with `out=` everywhere, so a step allocates nothing:
 
     LSTM   [i f g o] = x_t W_ih^T + h_{t-1} W_hh^T + b       c_t = f c_{t-1} + i g      h_t = o tanh(c_t)
     GRU    [r z] as the LSTM's; n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn));     h_t = (1 - z) n + z h_{t-1}
@@ -21,39 +21,48 @@ import torch
 LOOKUP_LIMIT = 1 << 24          # floats in the first layer's token table (64 MB); above it, embed then multiply
 
 
-def _sigmoid(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """sigma(x) = (1 + tanh(x / 2)) / 2, in place into `out` (tanh does not overflow)."""
-    np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
-    out += 1.0
-    out *= 0.5
-    return out
-
-
 class _Layer:
-    """One recurrent layer's prepared weights and buffers for batch B."""
+    """One recurrent layer's prepared weights and buffers for batch B.
+
+    Two exact rewrites save NumPy calls per step. The sigmoid gates' columns (and biases) are stored halved,
+    since sigma(a) = (1 + tanh(a / 2)) / 2 and halving is exact in floating point: one tanh then serves every
+    gate. An LSTM's columns are reordered [i f o | g], so the sigmoid gates are one contiguous slice."""
 
     def __init__(self, kind: str, W_ih, W_hh, b_ih, b_hh, batch: int, table=None):
         self.kind = kind
         H = W_hh.shape[1]
         self.H, self.D = H, W_ih.shape[1]
         f32 = lambda t: np.ascontiguousarray(t.detach().cpu().float().numpy())   # noqa: E731
-        self.table = table                                          # (V, G*H) = E W_ih^T + b_ih, or None
-        if kind == "gru":                                           # n needs W_hn h apart from W_in x
+        G = W_hh.shape[0] // H
+        if kind == "lstm":                      # rows [i f g o] -> [i f o g], the sigmoid rows halved
+            order = torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
+            scale = torch.cat([torch.full((3 * H,), 0.5), torch.ones(H)])
+        elif kind == "gru":                     # rows [r z n]: r and z halved, n as it is
+            order, scale = torch.arange(3 * H), torch.cat([torch.full((2 * H,), 0.5), torch.ones(H)])
+        else:
+            order, scale = torch.arange(H), torch.ones(H)
+        prep = lambda t: t.detach().float()[order] * (scale[:, None] if t.dim() == 2 else scale)   # noqa: E731
+        W_ih, W_hh, b_ih, b_hh = prep(W_ih), prep(W_hh), prep(b_ih), prep(b_hh)
+        if table is not None:                   # (V, G*H) = E W_ih^T + b_ih in the model's row order
+            table = torch.from_numpy(table)[:, order] * scale
+        if kind == "gru":                       # n needs W_hn h apart from W_in x
+            self.table = None if table is None else np.ascontiguousarray(table.numpy())   # (V, 3H)
             self.W_x = f32(W_ih.T)                                  # (D, 3H)
             self.W_h = f32(W_hh.T)                                  # (H, 3H)
             self.b_x, self.b_h = f32(b_ih), f32(b_hh)
             self.gx = np.zeros((batch, 3 * H), np.float32)
             self.gh = np.zeros((batch, 3 * H), np.float32)
         else:
-            if table is None:
-                self.W = f32(torch.cat([W_ih, W_hh], dim=1).T)     # (D+H, G*H): [x; h] in one product
-                self.b = f32(b_ih + b_hh)
-            else:
-                self.W_h = f32(W_hh.T)                              # (H, G*H): x's part is the table's row
-                self.b = f32(b_hh)
-            self.gates = np.zeros((batch, W_hh.shape[0]), np.float32)
-            self.xh = np.zeros((batch, self.D + H), np.float32) if table is None else None
+            if table is None:                   # [x; h; 1] W: the biases are the last row of W
+                self.W = f32(torch.cat([W_ih.T, W_hh.T, (b_ih + b_hh)[None]], dim=0))     # (D+H+1, G*H)
+                self.xh = np.zeros((batch, self.D + H + 1), np.float32)
+                self.xh[:, -1] = 1.0
+                self.table = None
+            else:                               # x W_ih^T + b_ih + b_hh is the table's row
+                self.W_h = f32(W_hh.T)                              # (H, G*H)
+                self.table = np.ascontiguousarray((table + b_hh).numpy())
+                self.xh = None
+            self.gates = np.zeros((batch, G * H), np.float32)
         self.h = np.zeros((batch, H), np.float32)
         self.c = np.zeros((batch, H), np.float32) if kind == "lstm" else None
         self.tmp = np.zeros((batch, H), np.float32)
@@ -64,19 +73,21 @@ class _Layer:
         if self.kind == "gru":
             return self._gru(x, tokens)
         g = self.gates
-        if self.table is not None:                                  # x W_ih^T + b_ih is the table's row
+        if self.table is not None:                                  # x W_ih^T + b is the table's row
             np.dot(self.h, self.W_h, out=g)                         # (B, G*H)
             g += self.table[tokens]
         else:
             self.xh[:, :self.D] = x
-            self.xh[:, self.D:] = self.h
-            np.dot(self.xh, self.W, out=g)                          # (B, G*H)
-        g += self.b
+            self.xh[:, self.D:-1] = self.h
+            np.dot(self.xh, self.W, out=g)                          # (B, G*H) = [x h 1] [W_ih^T; W_hh^T; b]
         if self.kind == "rnn":
-            np.tanh(g, out=self.h)
+            np.tanh(g, out=self.h)                                  # h = tanh(x W_ih^T + h W_hh^T + b)
             return self.h
-        i, f, gg, o = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
-        _sigmoid(i, i), _sigmoid(f, f), np.tanh(gg, out=gg), _sigmoid(o, o)
+        np.tanh(g, out=g)                                           # tanh(a / 2) of i f o, tanh(a_g) of g
+        ifo, gg = g[:, :3 * H], g[:, 3 * H:]
+        ifo *= 0.5                                                  # sigma(a) = (1 + tanh(a / 2)) / 2
+        ifo += 0.5
+        i, f, o = ifo[:, :H], ifo[:, H:2 * H], ifo[:, 2 * H:]
         self.c *= f                                                 # c = f c + i g
         np.multiply(i, gg, out=self.tmp)
         self.c += self.tmp
@@ -93,10 +104,12 @@ class _Layer:
             gx += self.b_x
         np.dot(self.h, self.W_h, out=gh)                            # (B, 3H)
         gh += self.b_h
-        r, z = gx[:, :H], gx[:, H:2 * H]
-        r += gh[:, :H]
-        z += gh[:, H:2 * H]
-        _sigmoid(r, r), _sigmoid(z, z)
+        rz = gx[:, :2 * H]
+        rz += gh[:, :2 * H]                                         # (a_r, a_z) / 2
+        np.tanh(rz, out=rz)
+        rz *= 0.5                                                   # sigma(a) = (1 + tanh(a / 2)) / 2
+        rz += 0.5
+        r, z = rz[:, :H], rz[:, H:]
         n = gx[:, 2 * H:]
         np.multiply(r, gh[:, 2 * H:], out=self.tmp)                 # n = tanh(x W_in + b_in + r (h W_hn + b_hn))
         n += self.tmp
