@@ -117,10 +117,12 @@ def _model(vocab_size=20, seed=0, channels=(8, 8, 8, 8, 8), hidden=16, **kw):
     return Captioner(cfg).eval()
 
 
-def test_a_late_colour_is_read_one_word_after_it_and_step_matches_teacher_forcing():
-    """Ids 5, 6 read as 7 (<colour>) at once and as themselves one word later; step = teacher forcing."""
+@pytest.mark.parametrize("query", [False, True])
+def test_a_late_colour_is_read_one_word_after_it_and_step_matches_teacher_forcing(query):
+    """Ids 5, 6 read as 7 (<colour>) at once and as themselves one word later (with `query`, also by the
+    attention of the step that reads them, and by nothing else); step = teacher forcing."""
     input_map = tuple(7 if i in (5, 6) else i for i in range(20))
-    model = _model(seed=2, input_map=input_map, late=(5, 6))
+    model = _model(seed=2, input_map=input_map, late=(5, 6), query=query)
     images = torch.randint(0, 256, (1, 64, 64, 3), dtype=torch.uint8)
     red, green = torch.tensor([[2, 9, 5, 11, 12]]), torch.tensor([[2, 9, 6, 11, 12]])   # <s> small red|green star ..
     with torch.no_grad():
@@ -131,10 +133,19 @@ def test_a_late_colour_is_read_one_word_after_it_and_step_matches_teacher_forcin
         for t in range(red.shape[1]):
             logp, state, _ = model.step(red[:, t], state, memory)
             steps.append(logp)
-    torch.testing.assert_close(a[:, :3], b[:, :3])       # the shape after the colour (read at 2) is chosen without it
-    assert not torch.allclose(a[:, 3], b[:, 3])          # the word after the shape knows which colour was said
     torch.testing.assert_close(torch.stack(steps, 1), torch.log_softmax(a, -1).index_fill(2, model.no_emit,
                                                                                          float("-inf")))
+    torch.testing.assert_close(a[:, :2], b[:, :2])
+    assert not torch.allclose(a[:, 3], b[:, 3])          # the word after the shape knows which colour was said
+    if not query:
+        torch.testing.assert_close(a[:, 2], b[:, 2])     # the shape after the colour (read at 2) is chosen without it
+        return
+    assert not torch.allclose(a[:, 2], b[:, 2])          # with a query the colour steers the attention there ...
+    with torch.no_grad():                                # ... and nothing else: with the attention flat, no change
+        model.attend.W_a.weight.zero_(), model.attend.W_a.bias.zero_(), model.query_embed.weight.zero_()
+        a0, _ = model(images, red)
+        b0, _ = model(images, green)
+    torch.testing.assert_close(a0[:, :3], b0[:, :3])
 
 
 def test_attention_weights_sum_to_one_over_the_grid():

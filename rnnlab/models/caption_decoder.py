@@ -13,6 +13,9 @@ What the decoder reads of y_{t-1} is E[input_map[y_{t-1}]] (an attribute word ma
 <colour>); with `late` ids (the colour words) it also reads E_late[y_{t-2}] when y_{t-2} is one of them: the
 identity of a colour arrives one word late, after the shape it describes has been chosen from the image,
 so the colour cannot pull the shape (no green star in training) yet the decoder knows which colours it said.
+With `query` as well, the late id read at step t also steers that step's attention, and only it:
+e_ti = w^T tanh(W_a a_i + W_h h_{t-1} + Q[y_{t-1}]): the colour just written finds the object of that colour,
+whose shape the context then carries, while the LSTM and the output layer still read <colour>.
 
 The context enters the recurrence (z_t is an LSTM input), so teacher forcing runs the cell one step at a
 time. This attention is not models/attention.py's (Luong's general score is read after the recurrence and
@@ -48,6 +51,7 @@ class CaptionerConfig:
     no_emit: tuple = (0, 1, 2)        # never generated: <pad>, <unk>, <s> (and the kinds <size>, ...)
     input_map: tuple = ()             # the id the decoder reads for each id (empty: the id itself)
     late: tuple = ()                  # ids whose identity is also read one word late (E_late y_{t-2})
+    query: bool = False               # late ids also steer the attention of the step that reads them (Q y_{t-1})
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "encoder": self.encoder.to_dict()}
@@ -73,9 +77,10 @@ class SoftAttention(nn.Module):
     def keys(self, a: Tensor) -> Tensor:
         return self.W_a(a)                                                     # (B, S, A)
 
-    def forward(self, h: Tensor, a: Tensor, keys: Tensor) -> tuple[Tensor, Tensor]:
-        """h_{t-1} (B, H), a (B, S, D), keys (B, S, A) -> z_t (B, D), α_t (B, S)."""
-        e = self.w(torch.tanh(keys + self.W_h(h)[:, None])).squeeze(-1)        # (B, S): e_ti
+    def forward(self, h: Tensor, a: Tensor, keys: Tensor, q: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """h_{t-1} (B, H), a (B, S, D), keys (B, S, A), an extra query term q (B, A) -> z_t (B, D), α_t (B, S)."""
+        query = self.W_h(h) if q is None else self.W_h(h) + q                  # (B, A)
+        e = self.w(torch.tanh(keys + query[:, None])).squeeze(-1)              # (B, S): e_ti
         alpha = torch.softmax(e.float(), dim=-1).to(a.dtype)                   # (B, S): Σ_i α_ti = 1
         beta = torch.sigmoid(self.W_beta(h))                                   # (B, 1)
         z = beta * torch.bmm(alpha[:, None], a).squeeze(1)                     # (B, D): β_t Σ_i α_ti a_i
@@ -103,6 +108,7 @@ class Captioner(nn.Module):
         late[list(cfg.late)] = torch.arange(1, len(cfg.late) + 1)
         self.register_buffer("late_index", late, persistent=False)
         self.late_embed = nn.Embedding(len(cfg.late) + 1, E, padding_idx=0) if cfg.late else None
+        self.query_embed = nn.Embedding(len(cfg.late) + 1, cfg.attention, padding_idx=0) if cfg.query else None
 
     def read(self, tokens: Tensor, late: Tensor | None = None) -> Tensor:
         """E y (+ E_late of the late id `late` read with it): what the decoder reads for each token."""
@@ -121,9 +127,14 @@ class Captioner(nn.Module):
             state += (torch.zeros(1, a.shape[0], dtype=torch.int64, device=a.device),)
         return Memory(a, self.attend.keys(a), mask, state)
 
-    def _step(self, x: Tensor, h: Tensor, c: Tensor, memory: Memory) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """One step from embedded y_{t-1} (N, E): logits (N, V), h_t, c_t (N, H), α_t (N, S)."""
-        z, alpha = self.attend(h, memory.memory, memory.keys)                   # (N, D), (N, S)
+    def _query(self, tokens: Tensor) -> Tensor | None:
+        """Q y: the attention term of each token's late id (zero for the others), or None without `query`."""
+        return None if self.query_embed is None else self.query_embed(self.late_index[tokens])   # (..., A)
+
+    def _step(self, x: Tensor, h: Tensor, c: Tensor, memory: Memory, q: Tensor | None = None):
+        """One step from embedded y_{t-1} (N, E) (and its query term q (N, A)): logits (N, V), h_t, c_t (N, H),
+        α_t (N, S)."""
+        z, alpha = self.attend(h, memory.memory, memory.keys, q)                # (N, D), (N, S)
         h, c = self.cell(torch.cat([x, z], dim=-1), (h, c))                     # (N, H)
         out = x + self.L_h(h) + self.L_z(z)                                    # (N, E): deep output
         logits = self.L_o(F.dropout(out, self.cfg.dropout, self.training))     # (N, V)
@@ -139,10 +150,11 @@ class Captioner(nn.Module):
         if self.late_embed is not None:                                        # y_{t-2}'s late id at step t
             late = F.pad(self.late_index[tokens_in][:, :-1], (1, 0))           # (B, T)
         x = self.read(tokens_in, late)                                         # (B, T, E)
+        q = self._query(tokens_in)                                             # (B, T, A) or None
         h, c = memory.state[0][0], memory.state[1][0]                          # (B, H)
         logits, alphas = [], []
         for t in range(tokens_in.shape[1]):
-            step_logits, h, c, alpha = self._step(x[:, t], h, c, memory)
+            step_logits, h, c, alpha = self._step(x[:, t], h, c, memory, None if q is None else q[:, t])
             logits.append(step_logits)
             alphas.append(alpha)
         return torch.stack(logits, 1), torch.stack(alphas, 1)                  # (B, T, V), (B, T, S)
@@ -151,7 +163,8 @@ class Captioner(nn.Module):
         """beam.py's step: previous tokens (N,), state ((1, N, H), (1, N, H)[, pending late id (1, N)])
         -> log p (N, V), state, α_t (N, S)."""
         late = state[2][0] if self.late_embed is not None else None
-        logits, h, c, alpha = self._step(self.read(y_prev, late), state[0][0], state[1][0], memory)
+        logits, h, c, alpha = self._step(self.read(y_prev, late), state[0][0], state[1][0], memory,
+                                         self._query(y_prev))
         logp = torch.log_softmax(logits.float(), dim=-1).index_fill(1, self.no_emit, float("-inf"))   # (N, V)
         if self.late_embed is not None:
             return logp, (h[None], c[None], self.late_index[y_prev][None]), alpha

@@ -118,15 +118,18 @@ class Vocab:
         return cls(list(SPECIALS) + words + sorted({KINDS[w] for w in words if w in KINDS}))
 
     def input_map(self, mode: str) -> tuple[int, ...]:
-        """The id the decoder reads for each id: "kinds" reads every attribute word as its kind, "colours" and
-        "colours-late" only the colour words, "words" every word as itself."""
+        """The id the decoder reads for each id: "kinds" reads every attribute word as its kind, "colours",
+        "colours-late" and "colours-query" only the colour words, "words" every word as itself."""
         colours = {w: KINDS[w] for w in COLOURS}
-        masked = {"kinds": KINDS, "colours": colours, "colours-late": colours, "words": {}}[mode]
+        masked = {"kinds": KINDS, "colours": colours, "colours-late": colours, "colours-query": colours,
+                  "words": {}}[mode]
         return tuple(self.index.get(masked[w], i) if w in masked else i for i, w in enumerate(self.words))
 
     def late(self, mode: str) -> tuple[int, ...]:
-        """The ids whose identity the decoder reads one word late: the colours with "colours-late"."""
-        return tuple(self.index[w] for w in COLOURS if w in self.index) if mode == "colours-late" else ()
+        """The ids whose identity the decoder reads one word late: the colours with "colours-late" and
+        "colours-query"."""
+        late = mode in ("colours-late", "colours-query")
+        return tuple(self.index[w] for w in COLOURS if w in self.index) if late else ()
 
     def no_emit(self) -> tuple[int, ...]:
         return (PAD, UNK, BOS) + tuple(i for i, w in enumerate(self.words) if w in KINDS.values())
