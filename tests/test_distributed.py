@@ -117,3 +117,26 @@ def test_two_tagger_processes_equal_one_and_rank_0_alone_reports(tmp_path):
     errs = launch({"argv": ["tag", "train", *flags, "--batch-size", "8", "--out", str(ddp)]}, tmp_path)
     assert_same_weights(single / "last", ddp / "last")
     assert "done" in errs[0] and errs[1].strip() == ""
+
+
+def test_two_classifier_processes_equal_one(tmp_path):
+    """classify train under torchrun: 2 ranks x 8 sentences equal 1 process x 16, dropout off."""
+    g = torch.Generator().manual_seed(0)
+    words = {"pos": ["good", "great", "fine", "fun"], "neg": ["bad", "dull", "poor", "slow"]}
+    lines = []
+    for i in range(96):
+        label = ("pos", "neg")[i % 2]
+        picks = torch.randint(4, (int(torch.randint(3, 9, (1,), generator=g)),), generator=g).tolist()
+        lines.append(f"{label}\t" + " ".join(["the", "film"] + [words[label][k] for k in picks]))
+    data = tmp_path / "pairs.txt"
+    data.write_text("\n".join(lines) + "\n")
+    flags = ["classify", "train", "--data", str(data), "--max-steps", "4", "--eval-every", "4", "--dtype", "float32",
+             "--embed", "8", "--hidden", "8", "--warmup-steps", "1", "--no-progress"]
+    for name in ("input-dropout", "dropout", "word-dropout", "embed-dropout", "head-dropout"):
+        flags += [f"--{name}", "0"]                                     # masks differ per rank
+    from rnnlab.cli import main
+    single, ddp = tmp_path / "single", tmp_path / "ddp"
+    assert main([*flags, "--batch-size", "16", "--out", str(single)]) == 0
+    errs = launch({"argv": [*flags, "--batch-size", "8", "--out", str(ddp)]}, tmp_path)
+    assert_same_weights(single / "last", ddp / "last")
+    assert "done" in errs[0] and errs[1].strip() == ""
