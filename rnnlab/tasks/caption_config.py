@@ -35,15 +35,15 @@ class CaptionConfig(LoopConfig):
     dropout: float = setting(0.2, "dropout before the output layer")
     word_dropout: float = setting(0.25, "probability of feeding <unk> instead of the previous word in training, so "
                                   "that the next word is read from the image more than from the words before it")
-    attribute_input: str = setting("words", "what the decoder reads of the attribute words it has written: words "
-                                   "(the words themselves), colours (colour words read as <colour>, so a colour cannot pull the shape after it), "
-                                   "colours-late (as colours, and each colour's identity read with the next word, after "
-                                   "the shape is chosen, so that the decoder knows which colours it has said), "
-                                   "colours-query (as colours-late, and the colour just written also steers the "
-                                   "attention of the next step, so that it finds the object of that colour), "
-                                   "or kinds (<size>, <colour>, <shape>, so that the next "
-                                   "attribute cannot be guessed from the word before it; measured worse: 39% exact "
-                                   "match on the test scenes in 18 minutes, see README)")
+    attribute_input: str = setting("colours-query", "what the decoder reads of the attribute words it has written: "
+                                   "colours-query (colour words read as <colour> by the LSTM and the output layer, "
+                                   "so a colour cannot pull the shape after it; the colour just written steers the "
+                                   "next attention, so that it finds the object of that colour, and the LSTM reads "
+                                   "it one word late, so that it knows which colours it has said), colours-late (the "
+                                   "same without the attention query), colours (colour words read as <colour> "
+                                   "only), kinds (<size>, <colour>, <shape>) or words (the words themselves, which "
+                                   "lets the language prior override the image on unseen combinations); README "
+                                   "measures each")
     beam: int = setting(3, "beam size of the final test and held-out evaluation (validation during training is "
                         "greedy)")
     max_len: int = setting(30, "the most words a caption may have")
