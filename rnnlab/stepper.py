@@ -44,7 +44,7 @@ class _Layer:
         prep = lambda t: t.detach().float()[order] * (scale[:, None] if t.dim() == 2 else scale)   # noqa: E731
         W_ih, W_hh, b_ih, b_hh = prep(W_ih), prep(W_hh), prep(b_ih), prep(b_hh)
         if table is not None:                   # (V, G*H) = E W_ih^T + b_ih in the model's row order
-            table = torch.from_numpy(table)[:, order] * scale
+            table = table.float()[:, order] * scale
         if kind == "gru":                       # n needs W_hn h apart from W_in x
             self.table = None if table is None else np.ascontiguousarray(table.numpy())   # (V, 3H)
             self.W_x = f32(W_ih.T)                                  # (D, 3H)
@@ -135,7 +135,7 @@ class Stepper:
                 table = None
                 if k == 0 and self.vocab_size * W_ih.shape[0] <= LOOKUP_LIMIT:
                     rows = E @ W_ih.float().T if E is not None else W_ih.float().T      # (V, G*H)
-                    table = np.ascontiguousarray((rows + b_ih.float()).cpu().numpy())
+                    table = (rows + b_ih.float()).cpu()                                  # (V, G*H)
                 self.layers.append(_Layer(rec.kind, W_ih, W_hh, b_ih, b_hh, batch_size, table))
             self.embed = None if E is None else np.ascontiguousarray(E.cpu().numpy())
             self.head_W = np.ascontiguousarray(model.head.weight.detach().float().T.cpu().numpy())   # (H, V)

@@ -66,6 +66,15 @@ def vectors_width(path: str | Path) -> int:
     raise RnnlabError(f"vectors file {path} is empty", "give a GloVe or word2vec text file")
 
 
+def keyed_index(words: list[str], key: Callable[[str], str] | None = None) -> dict[str, int]:
+    """{word: its position}, and with `key` also {key(word): the first position of that key}; exact spellings
+    win over keys."""
+    index = {w: i for i, w in enumerate(words)}
+    if key is None:
+        return index
+    return {**{key(w): i for i, w in reversed(list(enumerate(words)))}, **index}
+
+
 @torch.no_grad()
 def load_pretrained(embedding: nn.Embedding, tokens: list[str], path: str | Path, freeze: bool = False,
                     skip: int = 2, say: Callable[[str], None] = print, key: Callable[[str], str] | None = None) -> dict:
@@ -76,9 +85,7 @@ def load_pretrained(embedding: nn.Embedding, tokens: list[str], path: str | Path
     words, table = read_vectors(path, wanted, key)
     require(table.shape[1] == embedding.embedding_dim, f"{path} holds {table.shape[1]}-wide vectors, the "
             f"embedding is {embedding.embedding_dim} wide", f"pass --embed {table.shape[1]} (or leave --embed out)")
-    index = {w: i for i, w in enumerate(words)}
-    if key is not None:                                    # the file's first (most frequent) word of a key
-        index = {**{key(w): i for i, w in reversed(list(enumerate(words)))}, **index}
+    index = keyed_index(words, key)                        # the file's first (most frequent) word of a key
     found = 0
     for row, token in enumerate(tokens[skip:], start=skip):
         i = index.get(token, index.get(token.lower()))

@@ -24,7 +24,7 @@ from ..text.label_vocab import PAD
 
 
 def _lm(run: str | Path):
-    from ..checkpoint import read_meta, read_weights, resolve_checkpoint, task_of
+    from ..checkpoint import read_meta, resolve_checkpoint, task_of
     ckpt = resolve_checkpoint(run)
     meta = read_meta(ckpt)
     require(task_of(meta) == "lm", f"--encoder-from {run} is a {task_of(meta)} run, not a language model",
@@ -34,12 +34,12 @@ def _lm(run: str | Path):
             "use the run's other checkpoint")
     require(model.get("embed", 0) > 0, f"--encoder-from {run} feeds one-hot vectors (--embed 0): it has no "
             "embedding table to start from", "pretrain the language model with --embed > 0")
-    return ckpt, meta, read_weights(ckpt)
+    return ckpt, meta
 
 
 def lm_encoder_settings(run: str | Path) -> dict:
     """The Encoder settings a run forces: {"kind", "embed", "hidden", "layers", "vocab_kind"}."""
-    _, meta, _ = _lm(run)
+    _, meta = _lm(run)
     m = meta["model"]
     return {"kind": m["model"], "embed": m["embed"], "hidden": m["hidden"], "layers": m["layers"],
             "vocab_kind": meta["vocab"].get("kind")}
@@ -51,8 +51,11 @@ def init_encoder_from(encoder: Encoder, tokens: list[str], tokenizer: str, run: 
     """Copy the LM run's embedding rows (by token string; else by key(LM token), the first in the LM's
     order, when `key` is given) and forward recurrent layers into `encoder`.
     Returns {"run", "rows_matched", "rows", "layers_copied"} and says it in one line."""
+    from ..checkpoint import read_weights
     from ..embed import run_tokens
-    ckpt, meta, weights = _lm(run)
+    from ..models.pretrained import keyed_index
+    ckpt, meta = _lm(run)
+    weights = read_weights(ckpt)
     m, cfg = meta["model"], encoder.cfg
     kind = meta["vocab"].get("kind")
     want = "char" if tokenizer == "char" else "word"
@@ -62,10 +65,7 @@ def init_encoder_from(encoder: Encoder, tokens: list[str], tokenizer: str, run: 
                                (cfg.hidden, m["hidden"], "--hidden")):
         require(ours == theirs, f"--encoder-from {run} has {flag} {theirs}, this run {ours}",
                 f"leave {flag} out (it is taken from the run) or pass {flag} {theirs}")
-    lm_tokens = run_tokens(meta["vocab"])
-    lm_index = {t: i for i, t in enumerate(lm_tokens)}
-    if key is not None:                                                 # exact spellings win over keys
-        lm_index = {**{k: i for i, k in reversed(list(enumerate(map(key, lm_tokens))))}, **lm_index}
+    lm_index = keyed_index(run_tokens(meta["vocab"]), key)
     table, lm_table = encoder.embed.weight, weights["embed.weight"]
     matched = 0
     for row, token in enumerate(tokens):
